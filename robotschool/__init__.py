@@ -1,0 +1,23 @@
+"""robotschool: humanoid teleoperation data in PyBullet.
+
+Public API: `make(scene, ...)` -> RobotEnv, `list_scenes()`, `__version__`.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+
+def make(scene: str, **kwargs):
+    """Create the environment of a registered scene (see `list_scenes()`); kwargs go to RobotEnv."""
+    from robotschool.env import RobotEnv
+
+    return RobotEnv(scene, **kwargs)
+
+
+def list_scenes() -> list[str]:
+    from robotschool.registry import SCENES
+
+    return SCENES.names()
+
+
+__all__ = ["make", "list_scenes", "__version__"]

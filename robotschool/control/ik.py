@@ -1,0 +1,132 @@
+"""Inverse kinematics for one arm: TCP target pose (robot base frame) -> joint position targets.
+
+A damped least-squares (Levenberg-Marquardt) solver on the arm's own joints, seeded from the measured joint
+positions so it is stateless (the same state and target always give the same answer: replay is exact).
+Joint limits are enforced inside every iteration, and the final answer is step-capped per control tick so a
+far target moves the arm smoothly instead of in one jump. NaN/inf targets are rejected and the arm holds.
+
+Joints of the chain that are not arm joints (a waist, a torso lift) are held at their measured values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from robotschool import geometry
+from robotschool.config import check
+from robotschool.control.kinematics import KinematicChain
+from robotschool.types import ArmIKResult, Pose
+
+
+MAX_RESTARTS = 32
+
+
+@dataclass(frozen=True)
+class IKSettings:
+    """Solver numbers; loaded from the robot YAML's `ik:` section."""
+
+    iterations: int = 60
+    pos_tolerance: float = 2e-4       # metres: stop when below both tolerances
+    rot_tolerance: float = 2e-3       # radians
+    reach_pos_tolerance: float = 1e-3  # above these the target is flagged unreachable
+    reach_rot_tolerance: float = 0.0175
+    damping: float = 1e-3             # initial LM damping
+    rot_weight: float = 0.3           # metres per radian: how much orientation error counts against position
+    max_joint_step: float = 0.15      # radians (or metres) per control tick
+    restarts: int = field(default=0, metadata=check(lo=0, hi=MAX_RESTARTS))  # extra seeds tried when the first solve stalls (deterministic)
+
+
+class ArmIK:
+    def __init__(self, chain: KinematicChain, arm_joints: list[str], lower: np.ndarray, upper: np.ndarray,
+                 rest_q: np.ndarray, settings: IKSettings):
+        missing = [j for j in arm_joints if j not in chain.joint_names]
+        if missing:
+            raise ValueError(f"arm joints {missing} are not on the chain to the end effector")
+        self.chain = chain
+        self.settings = settings
+        self.active = np.array([chain.joint_names.index(j) for j in arm_joints])
+        self.lower = np.asarray(lower, dtype=np.float64)
+        self.upper = np.asarray(upper, dtype=np.float64)
+        self.rest_q = np.clip(np.asarray(rest_q, dtype=np.float64), self.lower, self.upper)
+        w = settings.rot_weight
+        self._weights = np.array([1.0, 1.0, 1.0, w, w, w])
+        # restart seeds: the rest pose, the middle of the limits, then fixed quasi-random points (same every run)
+        fixed = np.random.default_rng(12345).uniform(0.15, 0.85, size=(MAX_RESTARTS, len(self.lower)))
+        self._seeds = [self.rest_q, (self.lower + self.upper) / 2] + [self.lower + f * (self.upper - self.lower)
+                                                                      for f in fixed]
+
+    def _errors(self, q_chain, target_p, target_r):
+        p, r, jac = self.chain.fk_jacobian(q_chain)
+        err = np.concatenate([target_p - p, geometry.rotation_error(target_r, r)])
+        return err, jac[:, self.active]
+
+    def _solve_from(self, q_chain: np.ndarray, target_p, target_r) -> tuple[np.ndarray, float, float]:
+        s = self.settings
+        q_chain = q_chain.copy()
+        q = np.clip(q_chain[self.active], self.lower, self.upper)
+        q_chain[self.active] = q
+        lam = s.damping
+        err, jac = self._errors(q_chain, target_p, target_r)
+        cost = float(np.sum((err * self._weights) ** 2))
+        for _ in range(s.iterations):
+            if np.linalg.norm(err[:3]) < s.pos_tolerance and np.linalg.norm(err[3:]) < s.rot_tolerance:
+                break
+            jw = jac * self._weights[:, None]
+            ew = err * self._weights
+            dq = self._step(jw, ew, lam)
+            # active set: a joint at a limit that the step pushes further out is frozen and the step re-solved,
+            # otherwise clipping eats the step, the cost stalls and the damping runs away.
+            blocked = ((q <= self.lower + 1e-9) & (dq < 0)) | ((q >= self.upper - 1e-9) & (dq > 0))
+            if blocked.any():
+                dq = self._step(jw * ~blocked, ew, lam)
+                dq[blocked] = 0.0
+            q_new = np.clip(q + dq, self.lower, self.upper)
+            trial = q_chain.copy()
+            trial[self.active] = q_new
+            err_new, jac_new = self._errors(trial, target_p, target_r)
+            cost_new = float(np.sum((err_new * self._weights) ** 2))
+            if cost_new < cost:
+                q, q_chain, err, jac, cost = q_new, trial, err_new, jac_new, cost_new
+                lam = max(lam * 0.3, 1e-7)
+            else:
+                lam = min(lam * 10, 1e3)
+                if lam >= 1e3:
+                    break
+        return q_chain, float(np.linalg.norm(err[:3])), float(np.linalg.norm(err[3:]))
+
+    @staticmethod
+    def _step(jw: np.ndarray, ew: np.ndarray, lam: float) -> np.ndarray:
+        h = jw.T @ jw
+        return np.linalg.solve(h + lam * np.diag(np.diag(h) + 1e-6), jw.T @ ew)
+
+    def solve(self, target: Pose, q_chain_now: np.ndarray, apply_step_cap: bool = True,
+              restarts: int | None = None) -> ArmIKResult:
+        """Solve for `target` starting at the measured chain joint positions `q_chain_now`.
+
+        `restarts` (default: the settings') extra deterministic seeds tried when the first solve stalls; live
+        control uses none (it tracks from where the arm is), global reachability checks use several.
+        """
+        s = self.settings
+        q_now = np.asarray(q_chain_now, dtype=np.float64)
+        arm_now = np.clip(q_now[self.active], self.lower, self.upper)
+        if not target.is_finite() or not np.all(np.isfinite(q_now)):
+            return ArmIKResult(arm_now, float("inf"), float("inf"), False, True, False)
+        tp, tr = target.pos, target.rot
+        best = self._solve_from(q_now, tp, tr)
+        for seed in self._seeds[: s.restarts if restarts is None else restarts]:
+            if best[1] < s.reach_pos_tolerance and best[2] < s.reach_rot_tolerance:
+                break
+            start = q_now.copy()
+            start[self.active] = seed
+            cand = self._solve_from(start, tp, tr)
+            if cand[1] + s.rot_weight * cand[2] < best[1] + s.rot_weight * best[2]:
+                best = cand
+        q_sol = best[0][self.active]
+        reachable = best[1] <= s.reach_pos_tolerance and best[2] <= s.reach_rot_tolerance
+        capped = False
+        if apply_step_cap:
+            step = np.clip(q_sol - arm_now, -s.max_joint_step, s.max_joint_step)
+            capped = bool(np.any(np.abs(q_sol - arm_now) > s.max_joint_step + 1e-12))
+            q_sol = arm_now + step
+        return ArmIKResult(np.clip(q_sol, self.lower, self.upper), best[1], best[2], reachable, False, capped)

@@ -1,0 +1,192 @@
+"""RobotEnv: World + Robot + Task composed (no inheritance between them), stepping at the control rate.
+
+    env = RobotEnv("parts_sorting", overrides=["parts.count=1"])
+    obs = env.reset(seed=[0, 3])           # episode 3 of a run with base seed 0
+    obs, reward, done, info = env.step(action)
+
+`step` takes the default action (23 float32 in [-1, 1], see control/actions.py) and is a pure function of
+(simulation state, action): decoding, IK from the measured joints, motor targets, physics substeps. That is
+what makes `reset_to(state) + the same actions` reproduce a recorded episode exactly.
+
+Reset rebuilds the world from scratch (never restoreState): draw parameters, build, let objects settle,
+take the state, rebuild, and set that state, so the first recorded state is exactly re-creatable later.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from robotschool import __version__, config
+from robotschool.control.actions import ActionCodec
+from robotschool.errors import ConfigError
+from robotschool.paths import scene_file
+from robotschool.recording import schema
+from robotschool.registry import SCENES
+from robotschool.robots.base import load_robot
+from robotschool.sim import assets, camera
+from robotschool.sim.world import World
+from robotschool.tasks.base import SceneConfig, Task
+from robotschool.types import ARMS, JointTargets, Pose, RobotCommand
+
+
+def load_scene_config(scene: str, overrides: Sequence[str] = ()) -> tuple[type[Task], SceneConfig, Path]:
+    task_cls = SCENES.get(scene)
+    path = scene_file(scene)
+    cfg = config.load(task_cls.config_cls, path, overrides)
+    if cfg.physics.hz % cfg.control_hz:
+        raise ConfigError(f"{path}: key 'control_hz': {cfg.control_hz} must divide physics.hz ({cfg.physics.hz})")
+    return task_cls, cfg, path
+
+
+class RobotEnv:
+    def __init__(self, scene: str, robot: str | None = None, overrides: Sequence[str] = (),
+                 cameras: Sequence[str] | None = None, camera_size: int | None = None, depth: bool | None = None,
+                 gui: bool = False):
+        self.scene = scene
+        self.overrides = list(overrides)
+        task_cls, cfg, self.scene_path = load_scene_config(scene, self.overrides)
+        self.config = cfg
+        self.task: Task = task_cls(cfg)
+        self.robot_name = robot or cfg.robot
+        self.robot = load_robot(self.robot_name)
+        cams = cfg.cameras
+        self.camera_names = list(cams.names if cameras is None else cameras)
+        unknown = [c for c in self.camera_names if c not in self.robot.spec.cameras]
+        if unknown:
+            raise ConfigError(f"unknown camera {unknown[0]!r} for robot {self.robot_name}; "
+                              f"valid cameras: {', '.join(sorted(self.robot.spec.cameras))}")
+        self.camera_width = camera_size or cams.width
+        self.camera_height = camera_size or cams.height
+        self.depth = cams.depth if depth is None else depth
+        self.world = World(cfg.physics, gui=gui)
+        self.substeps = cfg.physics.hz // cfg.control_hz
+        self.control_dt = 1.0 / cfg.control_hz
+        workspace = {a: (np.array(self.robot.spec.arms[a].workspace_low), np.array(self.robot.spec.arms[a].workspace_high))
+                     for a in ARMS}
+        self.workspace = workspace
+        self.codec = ActionCodec(workspace, self.robot.spec.max_base_speed)
+        self.params: dict[str, Any] | None = None
+        self.rng: np.random.Generator | None = None
+        self.seed: Any = None
+        self.steps = 0
+
+    # -- episode lifecycle ---------------------------------------------------------------------------------
+    def _build(self, params: dict[str, Any]) -> None:
+        self.world.reset()
+        assets.ground(self.world.p)
+        self.task.build(self.world, params)
+        self.robot.build(self.world, self.task.robot_base_pose(params))
+        self.world.invalidate_layout()
+
+    def reset(self, seed: int | Sequence[int] | None = None, params: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
+        """Start an episode: draw parameters from `seed` (unless given), build, settle, return the first obs."""
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.params = self.task.sample_params(self.rng) if params is None else params
+        self._build(self.params)
+        self.world.step(int(round(self.config.settle_s * self.config.physics.hz)))
+        state = self.world.get_state()
+        self._build(self.params)
+        self.world.set_state(state)
+        self.world.step_count = 0
+        self.steps = 0
+        return self.observe()
+
+    def reset_to(self, state: np.ndarray, params: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Rebuild the scene from `params` and put the simulation exactly in `state`."""
+        self.params = params
+        self._build(params)
+        self.world.set_state(state)
+        self.steps = 0
+        return self.observe()
+
+    def close(self) -> None:
+        self.world.close()
+
+    def __enter__(self) -> "RobotEnv":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- stepping ------------------------------------------------------------------------------------------
+    @property
+    def max_steps(self) -> int:
+        return int(round(self.config.horizon_s * self.config.control_hz))
+
+    @property
+    def time(self) -> float:
+        return self.steps * self.control_dt
+
+    def encode(self, command: RobotCommand) -> np.ndarray:
+        return self.codec.encode(command)
+
+    def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, dict[str, Any]]:
+        action = np.asarray(action, dtype=np.float32)
+        command = self.codec.decode(action)
+        targets: JointTargets = self.robot.solve(command)
+        self.robot.apply(targets)
+        self.world.step(self.substeps)
+        self.robot.after_control_tick(targets)
+        self.steps += 1
+        obs = self.observe()
+        ev = self.task.evaluate(self.world)
+        reward = 1.0 if ev["success"] else 0.0
+        done = self.steps >= self.max_steps
+        info = {"success": bool(ev["success"]), "progress": float(ev.get("progress", 0.0)), "targets": targets,
+                "command": command}
+        return obs, reward, done, info
+
+    def reach_check(self, arm: str, pose: Pose) -> bool:
+        """Can `arm` reach `pose` (robot base frame)? Kinematics only: the simulation is not touched."""
+        q = self.robot.chain_q(arm)
+        return self.robot.ik[arm].solve(pose, q, apply_step_cap=False, restarts=8).reachable
+
+    def make_oracle(self):
+        """The task's scripted operator for the current episode (noise from the episode's rng)."""
+        return self.task.make_oracle(self.params, self.rng, self.reach_check)
+
+    def evaluate(self) -> dict[str, Any]:
+        return self.task.evaluate(self.world)
+
+    # -- observation ---------------------------------------------------------------------------------------
+    def observe(self) -> dict[str, np.ndarray]:
+        obs = self.robot.observe()
+        obs[schema.OBS_OBJECT] = self.task.object_obs(self.world, self.robot.base_pose())
+        for name in self.camera_names:
+            rgb, depth = self.render_camera(name, self.camera_width, self.camera_height, self.depth)
+            obs[schema.OBS_IMAGE.format(camera=name)] = rgb
+            if depth is not None:
+                obs[schema.OBS_DEPTH.format(camera=name)] = depth
+        return obs
+
+    def render_camera(self, name: str, width: int, height: int, depth: bool = False):
+        mount = self.robot.spec.cameras[name]
+        eye = self.robot.link_world_pose(mount.link).compose(Pose(mount.pos, [0, 0, 0, 1]))
+        c = self.config.cameras
+        return camera.render(self.world.p, eye, mount.forward, mount.up, mount.fov, width, height, c.near, c.far, depth)
+
+    # -- metadata ------------------------------------------------------------------------------------------
+    def env_kwargs(self) -> dict[str, Any]:
+        return {"scene": self.scene, "robot": self.robot_name, "overrides": self.overrides,
+                "cameras": self.camera_names, "camera_size": self.camera_width, "depth": self.depth}
+
+    def data_attrs(self) -> dict[str, Any]:
+        """Dataset-level attributes: enough to rebuild this env (robomimic's env_args) and read the actions."""
+        import yaml
+
+        return {
+            schema.ATTR_ENV_ARGS: json.dumps({"env_name": self.scene, "type": 4, "env_kwargs": self.env_kwargs()}),
+            schema.ATTR_SCENE: self.scene,
+            "robot": self.robot_name,
+            "robotschool_version": __version__,
+            "control_hz": self.config.control_hz,
+            "physics_hz": self.config.physics.hz,
+            schema.ATTR_CONFIG: yaml.safe_dump(config.to_dict(self.config), sort_keys=False),
+            "action_space": json.dumps(self.codec.describe()),
+            "joint_names": json.dumps(self.robot.movable_names),
+            "state_size": self.world.state_size if self.params is not None else -1,
+        }

@@ -1,0 +1,196 @@
+"""Robot: a URDF plus a RobotSpec, placed in a World. Knows nothing about devices or tasks.
+
+It turns a RobotCommand (hand targets in its base frame) into joint targets with its two arm IK solvers,
+sends them to the motors, and reports its observation. Any URDF whose arms are serial chains works through
+the same code, which is how bring-your-own robots are supported.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from robotschool.control.ik import ArmIK
+from robotschool.control.kinematics import KinematicChain, parse_urdf_joints
+from robotschool.errors import ConfigError
+from robotschool.recording import schema
+from robotschool.robots.grasp import GraspAssist
+from robotschool.robots.spec import RobotSpec
+from robotschool.sim.world import World
+from robotschool.types import ARMS, JointTargets, Pose, RobotCommand
+
+
+class Robot:
+    """A two-armed robot built from `spec`. Call `build(world, base_pose)` once per (re)built world."""
+
+    def __init__(self, spec: RobotSpec):
+        self.spec = spec
+        self.name = spec.name
+        self.urdf = spec.urdf_path()
+        urdf_joints = {j.name: j for j in parse_urdf_joints(str(self.urdf.resolve())).values()}
+        for arm in ARMS:
+            a = spec.arms[arm]
+            for jn in a.joints + a.gripper.joints + list(spec.home) + list(spec.limits):
+                if jn not in urdf_joints:
+                    raise ConfigError(f"{spec.source}: joint {jn!r} is not in {self.urdf.name}")
+        self.chains: dict[str, KinematicChain] = {}
+        self.ik: dict[str, ArmIK] = {}
+        for arm in ARMS:
+            a = spec.arms[arm]
+            try:
+                chain = KinematicChain(self.urdf, spec.base_link, a.tcp_link)
+            except ValueError as exc:
+                raise ConfigError(f"{spec.source}: arms.{arm}: {exc}") from None
+            lower, upper = self._limits(a.joints, urdf_joints)
+            rest = np.array([spec.home.get(j, 0.0) for j in a.joints])
+            self.chains[arm] = chain
+            self.ik[arm] = ArmIK(chain, a.joints, lower, upper, rest, spec.ik)
+        self.world: World | None = None
+        self.body = -1
+
+    def _limits(self, joints: list[str], urdf_joints) -> tuple[np.ndarray, np.ndarray]:
+        lo = [self.spec.limits.get(j, (urdf_joints[j].lower, urdf_joints[j].upper))[0] for j in joints]
+        hi = [self.spec.limits.get(j, (urdf_joints[j].lower, urdf_joints[j].upper))[1] for j in joints]
+        return np.array(lo), np.array(hi)
+
+    # -- building ------------------------------------------------------------------------------------------
+    def build(self, world: World, base_pose: Pose) -> None:
+        """Load the URDF at `base_pose` (world frame of the base link), go to the home pose, set up motors."""
+        p = world.p
+        self.world = world
+        flags = p.URDF_USE_INERTIA_FROM_FILE
+        self.body = p.loadURDF(str(self.urdf), base_pose.pos.tolist(), base_pose.quat.tolist(),
+                               useFixedBase=self.spec.base_type == "fixed", flags=flags)
+        n = p.getNumJoints(self.body)
+        info = [p.getJointInfo(self.body, j) for j in range(n)]
+        self.joint_index = {i[1].decode(): i[0] for i in info}
+        self.link_index = {i[12].decode(): i[0] for i in info}
+        self.link_index[self.spec.base_link] = -1
+        self.movable = [i[0] for i in info if i[2] in (p.JOINT_REVOLUTE, p.JOINT_PRISMATIC)]
+        self.movable_names = [info[j][1].decode() for j in self.movable]
+        self._effort = {i[0]: max(float(i[10]), 1.0) * self.spec.gains.force_scale for i in info}
+        self._max_vel = {i[0]: float(i[11]) if i[11] > 0 else 10.0 for i in info}
+        self.arm_idx = {arm: [self.joint_index[j] for j in self.spec.arms[arm].joints] for arm in ARMS}
+        self.chain_idx = {arm: [self.joint_index[j] for j in self.chains[arm].joint_names] for arm in ARMS}
+        self.finger_idx = {arm: [self.joint_index[j] for j in self.spec.arms[arm].gripper.joints] for arm in ARMS}
+        self.tcp_link = {arm: self.link_index[self.spec.arms[arm].tcp_link] for arm in ARMS}
+        self.hand_link = {arm: self.link_index[self.spec.arms[arm].hand_link] for arm in ARMS}
+        # base inertial offset: PyBullet reports base poses of the centre of mass, targets use the link frame
+        dyn = p.getDynamicsInfo(self.body, -1)
+        self._base_inertial = Pose(dyn[3], dyn[4])
+        self.home_q = np.array([self.spec.home.get(name, 0.0) for name in self.movable_names])
+        for j, q in zip(self.movable, self.home_q):
+            p.resetJointState(self.body, j, float(q), 0.0)
+        for j in self.movable:  # hold every joint at home; arms and grippers get new targets every tick
+            p.setJointMotorControl2(self.body, j, p.POSITION_CONTROL, targetPosition=float(self.home_q[self.movable.index(j)]),
+                                    force=self._effort[j], positionGain=self.spec.gains.position_gain,
+                                    velocityGain=self.spec.gains.velocity_gain, maxVelocity=self._max_vel[j])
+        for arm in ARMS:
+            fingers = self.finger_idx[arm]
+            for f in fingers:
+                p.changeDynamics(self.body, f, lateralFriction=1.5, spinningFriction=0.01)
+            if len(fingers) == 2:  # couple the fingers so they close symmetrically under load
+                c = p.createConstraint(self.body, fingers[0], self.body, fingers[1], p.JOINT_GEAR, [0, 1, 0],
+                                       [0, 0, 0], [0, 0, 0])
+                p.changeConstraint(c, gearRatio=self.spec.arms[arm].gripper.gear_ratio, maxForce=100, erp=0.2)
+        self.grasp = GraspAssist(world, self) if self.spec.grasp_assist else None
+        if self.grasp is not None:
+            world.add_extension(self.grasp)
+
+    # -- state queries -------------------------------------------------------------------------------------
+    def base_pose(self) -> Pose:
+        """World pose of the base link frame."""
+        pos, orn = self.world.p.getBasePositionAndOrientation(self.body)
+        return Pose(pos, orn).compose(self._base_inertial.inverse())
+
+    def joint_states(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and velocities of every movable joint, in `movable_names` order."""
+        js = self.world.p.getJointStates(self.body, self.movable)
+        return np.array([s[0] for s in js]), np.array([s[1] for s in js])
+
+    def chain_q(self, arm: str, q_all: np.ndarray | None = None) -> np.ndarray:
+        if q_all is None:
+            q_all = self.joint_states()[0]
+        pos = {j: i for i, j in enumerate(self.movable)}
+        return q_all[[pos[j] for j in self.chain_idx[arm]]]
+
+    def tcp_pose(self, arm: str, q_all: np.ndarray | None = None) -> Pose:
+        """Tool centre point in the robot base frame (from the measured joints and the URDF chain)."""
+        p, r = self.chains[arm].fk(self.chain_q(arm, q_all))
+        return Pose.from_matrix(p, r)
+
+    def finger_q(self, arm: str, q_all: np.ndarray) -> np.ndarray:
+        pos = {j: i for i, j in enumerate(self.movable)}
+        return q_all[[pos[j] for j in self.finger_idx[arm]]]
+
+    def link_world_pose(self, link: str) -> Pose:
+        idx = self.link_index[link]
+        if idx == -1:
+            return self.base_pose()
+        s = self.world.p.getLinkState(self.body, idx, computeForwardKinematics=True)
+        return Pose(s[4], s[5])
+
+    def observe(self) -> dict[str, np.ndarray]:
+        """Proprioception: joint state, TCP poses and finger openings in the base frame, base pose in world."""
+        q, qd = self.joint_states()
+        obs: dict[str, np.ndarray] = {}
+        for arm in ARMS:
+            tcp = self.tcp_pose(arm, q)
+            obs[schema.OBS_EEF_POS.format(arm=arm)] = tcp.pos
+            obs[schema.OBS_EEF_QUAT.format(arm=arm)] = tcp.quat
+            obs[schema.OBS_GRIPPER_QPOS.format(arm=arm)] = self.finger_q(arm, q)
+        obs[schema.OBS_JOINT_POS] = q
+        obs[schema.OBS_JOINT_VEL] = qd
+        base = self.base_pose()
+        obs[schema.OBS_BASE_POSE] = np.concatenate([base.pos, base.quat])
+        return obs
+
+    # -- control -------------------------------------------------------------------------------------------
+    def grip_to_finger(self, arm: str, grip: float) -> float:
+        g = self.spec.arms[arm].gripper
+        return g.open + float(np.clip(grip, 0.0, 1.0)) * (g.closed - g.open)
+
+    def solve(self, command: RobotCommand) -> JointTargets:
+        """IK for both hands from the measured joint positions (stateless, so replays are exact)."""
+        q_all = self.joint_states()[0]
+        results = {arm: self.ik[arm].solve(command.hand(arm).pose, self.chain_q(arm, q_all)) for arm in ARMS}
+        grips = {}
+        for arm in ARMS:
+            g = command.hand(arm).grip
+            grips[arm] = float(np.clip(g, 0.0, 1.0)) if np.isfinite(g) else 0.0
+        return JointTargets({a: r.q for a, r in results.items()}, grips, results, command.base_twist)
+
+    def apply(self, targets: JointTargets) -> None:
+        """Send joint targets to the motors (they hold them through the physics substeps)."""
+        p = self.world.p
+        for arm in ARMS:
+            idx = self.arm_idx[arm]
+            p.setJointMotorControlArray(self.body, idx, p.POSITION_CONTROL, targetPositions=targets.arm_q[arm].tolist(),
+                                        forces=[self._effort[j] for j in idx],
+                                        positionGains=[self.spec.gains.position_gain] * len(idx),
+                                        velocityGains=[self.spec.gains.velocity_gain] * len(idx))
+            fingers = self.finger_idx[arm]
+            target = self.grip_to_finger(arm, targets.grip[arm])
+            force = self.spec.arms[arm].gripper.force
+            p.setJointMotorControlArray(self.body, fingers, p.POSITION_CONTROL, targetPositions=[target] * len(fingers),
+                                        forces=[force] * len(fingers))
+
+    def after_control_tick(self, targets: JointTargets) -> None:
+        if self.grasp is not None:
+            self.grasp.update(targets.grip)
+
+
+def load_robot(name_or_path: str) -> Robot:
+    """A registered robot by name (configs/robots/<name>.yaml), or any robot YAML by path."""
+    from robotschool.registry import ROBOTS
+    from robotschool.robots.spec import load_spec
+
+    if name_or_path.endswith((".yaml", ".yml")):
+        if not Path(name_or_path).is_file():
+            raise ConfigError(f"robot file {name_or_path} not found")
+        return Robot(load_spec(name_or_path))
+    cls = ROBOTS.get(name_or_path)
+    return cls()
+
+
+__all__ = ["Robot", "load_robot"]

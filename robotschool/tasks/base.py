@@ -1,0 +1,97 @@
+"""Task: one station's scene, randomisation, success check and scripted operator (the "oracle").
+
+A task builds its scene into a World from a dict of drawn parameters (so any episode can be rebuilt from the
+`scene_params` stored in the dataset), reports object observations, evaluates success, and owns an oracle
+that emits OperatorCommands through the same retargeting path a human device uses.
+
+Each task module has a structured docstring: Description / Randomisation / Success.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from robotschool.config import check
+from robotschool.sim.world import PhysicsSettings, World
+from robotschool.types import OperatorCommand, Pose
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    names: list[str] = field(default_factory=list)    # which robot cameras to record (e.g. head, left_wrist)
+    width: int = field(default=128, metadata=check(lo=8, hi=1024))
+    height: int = field(default=128, metadata=check(lo=8, hi=1024))
+    depth: bool = False
+    near: float = field(default=0.02, metadata=check(lo=1e-3))
+    far: float = field(default=5.0, metadata=check(lo=0.1))
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """Fields every scene YAML has; a task's config class adds its own sections."""
+
+    robot: str = "humanoid"
+    control_hz: int = field(default=20, metadata=check(lo=1, hi=240))
+    physics: PhysicsSettings = field(default_factory=PhysicsSettings)
+    horizon_s: float = field(default=120.0, metadata=check(lo=0.1))
+    settle_s: float = field(default=0.5, metadata=check(lo=0.0))          # physics settling after a reset
+    success_hold_s: float = field(default=0.5, metadata=check(lo=0.0))    # success must hold this long to end
+    cameras: CameraSettings = field(default_factory=CameraSettings)
+    instruction: str = ""
+
+
+class Oracle(ABC):
+    """A scripted operator. Sees only observations (like a person looking at the scene) and emits commands."""
+
+    @abstractmethod
+    def act(self, obs: dict[str, np.ndarray], t: float) -> OperatorCommand: ...
+
+    @property
+    @abstractmethod
+    def done(self) -> bool:
+        """True once the script has nothing left to do (the episode may end when success also holds)."""
+
+
+class Task(ABC):
+    config_cls: ClassVar[type[SceneConfig]] = SceneConfig
+
+    def __init__(self, config: SceneConfig):
+        self.config = config
+        self.object_bodies: list[int] = []
+
+    @abstractmethod
+    def sample_params(self, rng: np.random.Generator) -> dict[str, Any]:
+        """Draw this episode's randomised values (JSON-able: they are stored as the demo's scene_params)."""
+
+    @abstractmethod
+    def build(self, world: World, params: dict[str, Any]) -> None:
+        """Create the scene's bodies in `world` (already reset, with a ground) and fill `object_bodies`."""
+
+    def robot_base_pose(self, params: dict[str, Any]) -> Pose:
+        """Where the robot's base frame stands in the world."""
+        return Pose.identity()
+
+    def object_obs(self, world: World, base: Pose) -> np.ndarray:
+        """Flat float64: each object's position and quaternion in the robot base frame."""
+        inv = base.inverse()
+        out = []
+        for body in self.object_bodies:
+            pos, orn = world.p.getBasePositionAndOrientation(body)
+            rel = inv.compose(Pose(pos, orn))
+            out.append(rel.pos)
+            out.append(rel.quat)
+        return np.concatenate(out) if out else np.zeros(0)
+
+    @abstractmethod
+    def evaluate(self, world: World) -> dict[str, Any]:
+        """At least {'success': bool, 'progress': float in [0, 1]}."""
+
+    @abstractmethod
+    def make_oracle(self, params: dict[str, Any], rng: np.random.Generator) -> Oracle:
+        """The scripted operator for this episode (its noise drawn from the episode's rng)."""
+
+    def instruction(self, params: dict[str, Any]) -> str:
+        return self.config.instruction

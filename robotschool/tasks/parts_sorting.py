@@ -1,0 +1,400 @@
+"""parts_sorting: sort mixed auto parts from a tote into one labelled bin per part type.
+
+Description:
+    A humanoid stands at a standing-height workbench. A tote in front of it holds bolts, nuts, gears and
+    brackets lying in random poses; one labelled bin per part type stands on each side of the tote. The
+    operator picks every part and drops it into its type's bin, both arms working (each arm serves the bins
+    on its side; only one hand is inside the tote at a time).
+Randomisation (scenes/parts_sorting.yaml):
+    bench position and height; tote position and yaw; number of parts (`parts.count`) and their types (every
+    type appears before any repeats), positions (non-overlapping, with finger clearance) and yaws; per-part
+    mass (scale on the steel mass) and friction; bin positions.
+Success:
+    every part rests (speed below success.settle_speed) inside the bin of its type: within the bin's inner
+    footprint and below its rim.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from robotschool import geometry
+from robotschool.config import check
+from robotschool.recording import schema
+from robotschool.registry import SCENES
+from robotschool.sim import assets
+from robotschool.sim.parts import PARTS
+from robotschool.sim.world import World
+from robotschool.tasks.base import Oracle, SceneConfig, Task
+from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
+
+Reach = Callable[[str, Pose], bool]
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    size: tuple[float, float] = (0.7, 1.4)
+    height: float = field(default=0.98, metadata=check(lo=0.5, hi=1.3))
+    center_x: float = 0.53
+    jitter: tuple[float, float, float] = (0.015, 0.015, 0.01)
+
+
+@dataclass(frozen=True)
+class ToteConfig:
+    inner: tuple[float, float, float] = (0.24, 0.36, 0.05)
+    wall: float = field(default=0.006, metadata=check(lo=0.002, hi=0.05))
+    center: tuple[float, float] = (0.375, 0.0)
+    jitter: tuple[float, float] = (0.015, 0.02)
+    yaw_jitter: float = field(default=0.06, metadata=check(lo=0.0, hi=0.5))
+    rgba: tuple[float, float, float, float] = (0.15, 0.35, 0.65, 1.0)
+
+
+@dataclass(frozen=True)
+class PartsConfig:
+    count: int = field(default=6, metadata=check(lo=1, hi=12))
+    types: list[str] = field(default_factory=lambda: ["bolt", "nut", "gear", "bracket"],
+                             metadata=check(choices=tuple(PARTS)))
+    mass_scale: tuple[float, float] = (0.85, 1.15)
+    friction: tuple[float, float] = (0.5, 0.9)
+    clearance: float = field(default=0.025, metadata=check(lo=0.0, hi=0.2))
+    wall_margin: float = field(default=0.012, metadata=check(lo=0.0, hi=0.1))
+
+
+@dataclass(frozen=True)
+class BinSpot:
+    center: tuple[float, float]
+    rgba: tuple[float, float, float, float] = (0.8, 0.8, 0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class BinsConfig:
+    inner: tuple[float, float, float] = (0.15, 0.15, 0.08)
+    wall: float = field(default=0.006, metadata=check(lo=0.002, hi=0.05))
+    jitter: tuple[float, float] = (0.01, 0.01)
+    layout: dict[str, BinSpot] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OracleConfig:
+    speed: tuple[float, float] = (0.30, 0.45)
+    turn_speed: float = field(default=2.5, metadata=check(lo=0.1))
+    approach_height: float = field(default=0.09, metadata=check(lo=0.02))
+    carry_height: float = field(default=0.13, metadata=check(lo=0.02))
+    finger_clearance: float = field(default=0.018, metadata=check(lo=0.0))
+    grasp_time: float = field(default=0.6, metadata=check(lo=0.05))
+    release_time: float = field(default=0.4, metadata=check(lo=0.05))
+    position_noise: float = field(default=0.003, metadata=check(lo=0.0, hi=0.02))
+    yaw_noise: float = field(default=0.05, metadata=check(lo=0.0, hi=0.3))
+    waypoint_timeout: float = field(default=4.0, metadata=check(lo=0.5))
+    retries: int = field(default=2, metadata=check(lo=0, hi=10))
+    rest: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    preferred_yaw: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SuccessConfig:
+    settle_speed: float = field(default=0.05, metadata=check(lo=0.0))
+
+
+@dataclass(frozen=True)
+class PartsSortingConfig(SceneConfig):
+    bench: BenchConfig = field(default_factory=BenchConfig)
+    tote: ToteConfig = field(default_factory=ToteConfig)
+    parts: PartsConfig = field(default_factory=PartsConfig)
+    bins: BinsConfig = field(default_factory=BinsConfig)
+    oracle: OracleConfig = field(default_factory=OracleConfig)
+    success: SuccessConfig = field(default_factory=SuccessConfig)
+
+
+def _u(rng: np.random.Generator, lo_hi) -> float:
+    lo, hi = lo_hi
+    return float(rng.uniform(lo, hi))
+
+
+@SCENES.register("parts_sorting")
+class PartsSorting(Task):
+    config_cls = PartsSortingConfig
+
+    def __init__(self, config: PartsSortingConfig):
+        super().__init__(config)
+        missing = [t for t in config.parts.types if t not in config.bins.layout]
+        if missing:
+            from robotschool.errors import ConfigError
+            raise ConfigError(f"parts_sorting: key 'bins.layout': no bin for part type {missing[0]!r}")
+        self.bin_bodies: dict[str, int] = {}
+
+    # -- randomisation -------------------------------------------------------------------------------------
+    def sample_params(self, rng: np.random.Generator) -> dict[str, Any]:
+        c: PartsSortingConfig = self.config
+        jx, jy, jz = c.bench.jitter
+        bench = {"x": c.bench.center_x + _u(rng, (-jx, jx)), "y": _u(rng, (-jy, jy)),
+                 "height": c.bench.height + _u(rng, (-jz, jz))}
+        tote = {"x": c.tote.center[0] + _u(rng, (-c.tote.jitter[0], c.tote.jitter[0])),
+                "y": c.tote.center[1] + _u(rng, (-c.tote.jitter[1], c.tote.jitter[1])),
+                "yaw": _u(rng, (-c.tote.yaw_jitter, c.tote.yaw_jitter))}
+        types = list(c.parts.types)
+        order = [types[i] for i in rng.permutation(len(types))]
+        kinds = [order[i] if i < len(order) else order[int(rng.integers(len(order)))] for i in range(c.parts.count)]
+        parts = self._place_parts(rng, kinds, tote)
+        bins = {}
+        for t in sorted(set(kinds)):
+            cx, cy = c.bins.layout[t].center
+            bins[t] = {"x": cx + _u(rng, (-c.bins.jitter[0], c.bins.jitter[0])),
+                       "y": cy + _u(rng, (-c.bins.jitter[1], c.bins.jitter[1]))}
+        return {"bench": bench, "tote": tote, "parts": parts, "bins": bins}
+
+    def _place_parts(self, rng, kinds: list[str], tote: dict) -> list[dict]:
+        c: PartsSortingConfig = self.config
+        ix, iy, _ = c.tote.inner
+        placed: list[dict] = []
+        for kind in kinds:
+            pt = PARTS[kind]
+            r = pt.footprint_radius
+            for _ in range(2000):
+                lx = rng.uniform(-ix / 2 + r + c.parts.wall_margin, ix / 2 - r - c.parts.wall_margin)
+                ly = rng.uniform(-iy / 2 + r + c.parts.wall_margin, iy / 2 - r - c.parts.wall_margin)
+                if all(math.hypot(lx - q["lx"], ly - q["ly"]) >= r + PARTS[q["type"]].footprint_radius + c.parts.clearance
+                       for q in placed):
+                    break
+            else:
+                from robotschool.errors import ConfigError
+                raise ConfigError(f"parts_sorting: {len(kinds)} parts do not fit in the tote; lower parts.count "
+                                  f"or parts.clearance")
+            placed.append({"type": kind, "lx": float(lx), "ly": float(ly), "yaw": float(rng.uniform(-math.pi, math.pi)),
+                           "mass": pt.default_mass * _u(rng, c.parts.mass_scale),
+                           "friction": _u(rng, c.parts.friction)})
+        return placed
+
+    # -- scene ---------------------------------------------------------------------------------------------
+    def tote_floor_z(self, params) -> float:
+        return params["bench"]["height"] + self.config.tote.wall
+
+    def build(self, world: World, params: dict[str, Any]) -> None:
+        c: PartsSortingConfig = self.config
+        p = world.p
+        b = params["bench"]
+        assets.table(p, c.bench.size, b["height"], (b["x"], b["y"]), 0.0, (0.55, 0.45, 0.35, 1.0))
+        t = params["tote"]
+        assets.open_box(p, c.tote.inner, c.tote.wall, (t["x"], t["y"], b["height"]), t["yaw"], c.tote.rgba)
+        self.bin_bodies = {}
+        for kind, spot in params["bins"].items():
+            pos = (spot["x"], spot["y"], b["height"])
+            self.bin_bodies[kind] = assets.open_box(p, c.bins.inner, c.bins.wall, pos, 0.0, (0.35, 0.36, 0.38, 1.0))
+            assets.label_plate(p, pos, 0.0, c.bins.inner, c.bins.wall, c.bins.layout[kind].rgba)
+        floor = self.tote_floor_z(params)
+        cy, sy = math.cos(t["yaw"]), math.sin(t["yaw"])
+        self.object_bodies = []
+        for part in params["parts"]:
+            pt = PARTS[part["type"]]
+            x = t["x"] + cy * part["lx"] - sy * part["ly"]
+            y = t["y"] + sy * part["lx"] + cy * part["ly"]
+            quat = geometry.quat_multiply(geometry.yaw_quat(part["yaw"] + t["yaw"]), pt.rest_quat)
+            body = pt.build(p, (x, y, floor + pt.rest_height + 0.001), quat, part["mass"], pt.default_rgba,
+                            part["friction"])
+            self.object_bodies.append(body)
+        self._params = params
+
+    # -- success -------------------------------------------------------------------------------------------
+    def part_in_bin(self, world: World, body: int, kind: str) -> bool:
+        c: PartsSortingConfig = self.config
+        spot = self._params["bins"][kind]
+        floor = self._params["bench"]["height"] + c.bins.wall
+        pos, _ = world.p.getBasePositionAndOrientation(body)
+        lin, _ = world.p.getBaseVelocity(body)
+        hx, hy, hz = c.bins.inner[0] / 2, c.bins.inner[1] / 2, c.bins.inner[2]
+        inside = abs(pos[0] - spot["x"]) < hx and abs(pos[1] - spot["y"]) < hy and floor - 0.01 < pos[2] < floor + hz
+        return inside and float(np.linalg.norm(lin)) < c.success.settle_speed
+
+    def evaluate(self, world: World) -> dict[str, Any]:
+        kinds = [q["type"] for q in self._params["parts"]]
+        sorted_ok = [self.part_in_bin(world, b, k) for b, k in zip(self.object_bodies, kinds)]
+        n = len(sorted_ok)
+        return {"success": all(sorted_ok), "progress": sum(sorted_ok) / n if n else 1.0, "parts_sorted": sum(sorted_ok)}
+
+    def make_oracle(self, params: dict[str, Any], rng: np.random.Generator, reach: Reach | None = None) -> Oracle:
+        return SortingOracle(self.config, params, rng, self.tote_floor_z(params), reach)
+
+
+class _ArmScript:
+    """One arm's pick-and-place state machine, moving its hand target at a bounded speed."""
+
+    def __init__(self, arm: str, queue: list[int], rest: Pose):
+        self.arm = arm
+        self.queue = queue
+        self.rest = rest
+        self.phase = "idle"
+        self.part: int | None = None
+        self.attempts = 0
+        self.target: Pose | None = None
+        self.goal: Pose | None = None
+        self.grip = 0.0
+        self.since = 0.0
+        self.grasp_pose: Pose | None = None
+        self.part_z0 = 0.0
+
+
+class SortingOracle(Oracle):
+    """Scripted operator for parts_sorting: two arms, a shared tote (one hand inside at a time)."""
+
+    def __init__(self, cfg: PartsSortingConfig, params: dict[str, Any], rng: np.random.Generator, floor_z: float,
+                 reach: Reach | None):
+        self.cfg = cfg
+        self.oc = cfg.oracle
+        self.params = params
+        self.rng = rng
+        self.floor_z = floor_z
+        self.reach = reach
+        self.speed = _u(rng, self.oc.speed)
+        self.kinds = [q["type"] for q in params["parts"]]
+        self.bin_side = {k: ("left" if v["y"] >= 0 else "right") for k, v in params["bins"].items()}
+        self.arms = {}
+        for arm in ARMS:
+            rest_pos = self.oc.rest.get(arm, (0.22, 0.32 if arm == "left" else -0.32, 1.16))
+            rest = Pose(rest_pos, geometry.yaw_quat(self.oc.preferred_yaw.get(arm, 0.0)))
+            queue = [i for i, k in enumerate(self.kinds) if self.bin_side[k] == arm]
+            self.arms[arm] = _ArmScript(arm, queue, rest)
+        self.tote_owner: str | None = None
+        self.skipped: list[int] = []
+
+    @property
+    def done(self) -> bool:
+        return all(a.phase == "finished" for a in self.arms.values())
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _part_pose(self, obs, i: int) -> Pose:
+        row = obs[schema.OBS_OBJECT][7 * i:7 * i + 7]
+        return Pose(row[:3], row[3:])
+
+    def _noise(self, scale: float) -> np.ndarray:
+        return self.rng.uniform(-scale, scale, size=3) * np.array([1.0, 1.0, 0.3])
+
+    def _grasp_pose(self, arm: str, obs, i: int) -> Pose | None:
+        """A reachable top-down grasp (yaw psi or psi + pi, small tilt about the closing axis), or None."""
+        pt = PARTS[self.kinds[i]]
+        part = self._part_pose(obs, i)
+        r = part.rot
+        point = part.pos + r @ np.asarray(pt.grasp_point)
+        point[2] = max(point[2], self.floor_z + self.oc.finger_clearance)
+        g = r @ np.asarray(pt.grasp_axis)
+        theta = math.atan2(g[1], g[0])
+        pref = self.oc.preferred_yaw.get(arm, 0.0)
+        yaws = sorted((theta - math.pi / 2, theta + math.pi / 2),
+                      key=lambda y: abs(math.remainder(y - pref, 2 * math.pi)))
+        yaw_jitter = float(self.rng.uniform(-self.oc.yaw_noise, self.oc.yaw_noise))
+        point = point + self._noise(self.oc.position_noise)
+        for tilt in (0.0, 0.3, -0.3, 0.55, -0.55):
+            for yaw in yaws:
+                rot = geometry.axis_angle_matrix((0, 0, 1), yaw + yaw_jitter) @ geometry.axis_angle_matrix((0, 1, 0), tilt)
+                pose = Pose.from_matrix(point, rot)
+                above = Pose(point + np.array([0, 0, self.oc.approach_height]), pose.quat)
+                if self.reach is None or (self.reach(arm, pose) and self.reach(arm, above)):
+                    return pose
+        return None
+
+    def _bin_pose(self, arm: str, kind: str) -> Pose:
+        spot = self.params["bins"][kind]
+        z = self.params["bench"]["height"] + self.cfg.bins.wall + self.cfg.bins.inner[2] + self.oc.carry_height
+        pos = np.array([spot["x"], spot["y"], z]) + self._noise(self.oc.position_noise * 3)
+        return Pose(pos, geometry.yaw_quat(self.oc.preferred_yaw.get(arm, 0.0)))
+
+    def _move(self, s: _ArmScript, obs, dt: float) -> bool:
+        """Advance the hand target toward the goal; True once target and measured hand have arrived."""
+        step = self.speed * dt
+        d = s.goal.pos - s.target.pos
+        dist = float(np.linalg.norm(d))
+        pos = s.goal.pos if dist <= step else s.target.pos + d / dist * step
+        rerr = geometry.rotation_error(s.goal.rot, s.target.rot)
+        ang = float(np.linalg.norm(rerr))
+        max_turn = self.oc.turn_speed * dt
+        if ang <= max_turn:
+            rot = s.goal.rot
+        else:
+            rot = geometry.axis_angle_matrix(rerr / ang, max_turn) @ s.target.rot
+        s.target = Pose.from_matrix(pos, rot)
+        if dist > step or ang > max_turn:
+            return False
+        tcp = obs[schema.OBS_EEF_POS.format(arm=s.arm)]
+        return float(np.linalg.norm(tcp - s.goal.pos)) < 0.01
+
+    def _go(self, s: _ArmScript, phase: str, goal: Pose, t: float) -> None:
+        s.phase, s.goal, s.since = phase, goal, t
+
+    # -- the script ----------------------------------------------------------------------------------------
+    def act(self, obs: dict[str, np.ndarray], t: float) -> OperatorCommand:
+        dt = 1.0 / self.cfg.control_hz
+        for arm, s in self.arms.items():
+            if s.target is None:
+                s.target = Pose(obs[schema.OBS_EEF_POS.format(arm=arm)], obs[schema.OBS_EEF_QUAT.format(arm=arm)])
+                self._go(s, "to_rest", s.rest, t)
+            self._tick(s, obs, t, dt)
+        hands = {arm: HandCommand(pose=s.target, grip=s.grip) for arm, s in self.arms.items()}
+        phase = "|".join(f"{arm}:{self.arms[arm].phase}" for arm in ARMS)
+        return OperatorCommand(left=hands["left"], right=hands["right"], timestamp=t, phase=phase)
+
+    def _tick(self, s: _ArmScript, obs, t: float, dt: float) -> None:
+        oc = self.oc
+        timed_out = t - s.since > oc.waypoint_timeout
+        if s.phase in ("to_rest", "idle", "waiting"):
+            arrived = self._move(s, obs, dt) if s.goal is not None else True
+            if s.phase == "to_rest" and not (arrived or timed_out):
+                return
+            if s.phase == "to_rest" and self.tote_owner == s.arm:
+                self.tote_owner = None
+            if not s.queue:
+                s.phase = "finished" if arrived else "to_rest"
+                return
+            if self.tote_owner not in (None, s.arm):
+                s.phase = "waiting"
+                return
+            i = s.queue[0]
+            grasp = self._grasp_pose(s.arm, obs, i)
+            if grasp is None:  # out of reach for this arm: leave it (the episode will fail honestly)
+                self.skipped.append(s.queue.pop(0))
+                s.phase = "to_rest"
+                return
+            self.tote_owner = s.arm
+            s.part, s.grasp_pose = i, grasp
+            s.part_z0 = float(self._part_pose(obs, i).pos[2])
+            above = Pose(grasp.pos + np.array([0, 0, oc.approach_height]), grasp.quat)
+            s.grip = 0.0
+            self._go(s, "approach", above, t)
+        elif s.phase == "approach":
+            if self._move(s, obs, dt) or timed_out:
+                self._go(s, "descend", s.grasp_pose, t)
+        elif s.phase == "descend":
+            if self._move(s, obs, dt) or timed_out:
+                s.grip = 1.0
+                self._go(s, "grasp", s.grasp_pose, t)
+        elif s.phase == "grasp":
+            self._move(s, obs, dt)
+            if t - s.since >= oc.grasp_time:
+                lift = Pose(s.grasp_pose.pos + np.array([0, 0, oc.approach_height + 0.04]), s.grasp_pose.quat)
+                self._go(s, "lift", lift, t)
+        elif s.phase == "lift":
+            if self._move(s, obs, dt) or timed_out:
+                lifted = float(self._part_pose(obs, s.part).pos[2]) > s.part_z0 + 0.04
+                if lifted:
+                    self.tote_owner = None
+                    self._go(s, "carry", self._bin_pose(s.arm, self.kinds[s.part]), t)
+                else:
+                    s.grip = 0.0
+                    s.attempts += 1
+                    if s.attempts > oc.retries:
+                        self.skipped.append(s.queue.pop(0))
+                        s.attempts = 0
+                    self._go(s, "to_rest", s.rest, t)
+                    self.tote_owner = s.arm  # keep the tote until the hand is out (released in to_rest)
+        elif s.phase == "carry":
+            if self._move(s, obs, dt) or timed_out:
+                s.grip = 0.0
+                self._go(s, "release", s.goal, t)
+        elif s.phase == "release":
+            self._move(s, obs, dt)
+            if t - s.since >= oc.release_time:
+                s.queue.pop(0)
+                s.attempts = 0
+                s.part = None
+                self._go(s, "to_rest", s.rest, t)
