@@ -141,9 +141,9 @@ class RobotEnv:
         return obs, reward, done, info
 
     def reach_check(self, arm: str, pose: Pose) -> bool:
-        """Can `arm` reach `pose` (robot base frame)? Kinematics only: the simulation is not touched."""
+        """Can `arm` reach `pose` (robot base frame) from where it is, with the live IK? Kinematics only."""
         q = self.robot.chain_q(arm)
-        return self.robot.ik[arm].solve(pose, q, apply_step_cap=False, restarts=8).reachable
+        return self.robot.ik[arm].solve(pose, q, apply_step_cap=False).reachable
 
     def make_oracle(self):
         """The task's scripted operator for the current episode (noise from the episode's rng)."""

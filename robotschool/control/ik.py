@@ -34,6 +34,7 @@ class IKSettings:
     damping: float = 1e-3             # initial LM damping
     rot_weight: float = 0.3           # metres per radian: how much orientation error counts against position
     max_joint_step: float = 0.15      # radians (or metres) per control tick
+    posture_gain: float = field(default=0.1, metadata=check(lo=0.0, hi=1.0))  # null-space pull to the rest pose
     restarts: int = field(default=0, metadata=check(lo=0, hi=MAX_RESTARTS))  # extra seeds tried when the first solve stalls (deterministic)
 
 
@@ -61,7 +62,7 @@ class ArmIK:
         err = np.concatenate([target_p - p, geometry.rotation_error(target_r, r)])
         return err, jac[:, self.active]
 
-    def _solve_from(self, q_chain: np.ndarray, target_p, target_r) -> tuple[np.ndarray, float, float]:
+    def _solve_from(self, q_chain: np.ndarray, target_p, target_r, posture: bool = True) -> tuple[np.ndarray, float, float]:
         s = self.settings
         q_chain = q_chain.copy()
         q = np.clip(q_chain[self.active], self.lower, self.upper)
@@ -81,6 +82,10 @@ class ArmIK:
             if blocked.any():
                 dq = self._step(jw * ~blocked, ew, lam)
                 dq[blocked] = 0.0
+            if posture and s.posture_gain > 0:  # drift toward the rest posture inside the task null space
+                j = jac * ~blocked if blocked.any() else jac
+                null = np.eye(len(q)) - np.linalg.pinv(j, rcond=1e-4) @ j
+                dq = dq + null @ (s.posture_gain * (self.rest_q - q))
             q_new = np.clip(q + dq, self.lower, self.upper)
             trial = q_chain.copy()
             trial[self.active] = q_new
@@ -94,6 +99,12 @@ class ArmIK:
                 if lam >= 1e3:
                     break
         return q_chain, float(np.linalg.norm(err[:3])), float(np.linalg.norm(err[3:]))
+
+    def _converged(self, sol) -> bool:
+        return sol[1] <= self.settings.reach_pos_tolerance and sol[2] <= self.settings.reach_rot_tolerance
+
+    def _score(self, sol) -> float:
+        return sol[1] + self.settings.rot_weight * sol[2]
 
     @staticmethod
     def _step(jw: np.ndarray, ew: np.ndarray, lam: float) -> np.ndarray:
@@ -114,14 +125,14 @@ class ArmIK:
             return ArmIKResult(arm_now, float("inf"), float("inf"), False, True, False)
         tp, tr = target.pos, target.rot
         best = self._solve_from(q_now, tp, tr)
+        if not self._converged(best):  # the posture pull can stall the last millimetres: polish without it
+            best = min(best, self._solve_from(best[0], tp, tr, posture=False), key=self._score)
         for seed in self._seeds[: s.restarts if restarts is None else restarts]:
-            if best[1] < s.reach_pos_tolerance and best[2] < s.reach_rot_tolerance:
+            if self._converged(best):
                 break
             start = q_now.copy()
             start[self.active] = seed
-            cand = self._solve_from(start, tp, tr)
-            if cand[1] + s.rot_weight * cand[2] < best[1] + s.rot_weight * best[2]:
-                best = cand
+            best = min(best, self._solve_from(start, tp, tr, posture=False), key=self._score)
         q_sol = best[0][self.active]
         reachable = best[1] <= s.reach_pos_tolerance and best[2] <= s.reach_rot_tolerance
         capped = False

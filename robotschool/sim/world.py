@@ -7,6 +7,11 @@ Determinism: a World is rebuilt from scratch (`reset()` = resetSimulation + fixe
 than rewound with restoreState, because Bullet's contact caches and compound shapes make restoreState
 inexact. `get_state()` / `set_state()` cover every body's base pose and velocity, every joint's position and
 velocity, and the extra state of registered `StateExtension`s (e.g. grasp constraints).
+
+`get_state()` right after `set_state(s)` (before any step) returns `s` itself. PyBullet's pose round trip is
+not exact (a base pose is stored through its inertial frame, so getBasePositionAndOrientation after
+resetBasePositionAndOrientation can differ in the last bit of a quaternion), and the recorded first state of
+an episode must be the very vector `reset_to` will set again, or an exact replay is impossible.
 """
 from __future__ import annotations
 
@@ -52,6 +57,7 @@ class World:
         self.extensions: list[StateExtension] = []
         self.step_count = 0
         self._layout: list[tuple[int, list[int]]] | None = None
+        self._set_vector: np.ndarray | None = None   # the state last set, valid until the next step/reset
         self.reset()
 
     # -- lifecycle -----------------------------------------------------------------------------------------
@@ -70,6 +76,7 @@ class World:
         self.extensions = []
         self.step_count = 0
         self._layout = None
+        self._set_vector = None
         if self.gui:
             p.configureDebugVisualizer(p.COV_ENABLE_KEYBOARD_SHORTCUTS, 0)
             p.configureDebugVisualizer(p.COV_ENABLE_GUI, 0)
@@ -94,6 +101,7 @@ class World:
         return self.step_count * self.dt
 
     def step(self, n: int = 1) -> None:
+        self._set_vector = None
         for _ in range(n):
             self.p.stepSimulation()
         self.step_count += n
@@ -118,6 +126,7 @@ class World:
     def invalidate_layout(self) -> None:
         """Call after adding or removing bodies outside a rebuild."""
         self._layout = None
+        self._set_vector = None
 
     @property
     def state_size(self) -> int:
@@ -125,7 +134,11 @@ class World:
                 + sum(e.state_size for e in self.extensions))
 
     def get_state(self) -> np.ndarray:
-        """The whole simulation state as float64: per body base pose+velocity and joint pos+vel, then extensions."""
+        """The whole simulation state as float64: per body base pose+velocity and joint pos+vel, then extensions.
+
+        Before any step after `set_state(s)`, this is `s` (a copy): see the module docstring."""
+        if self._set_vector is not None:
+            return self._set_vector.copy()
         p = self.p
         parts: list = []
         for body, joints in self._state_layout():
@@ -163,6 +176,7 @@ class World:
         for ext in self.extensions:
             ext.set_state(state[k:k + ext.state_size])
             k += ext.state_size
+        self._set_vector = state.copy()
 
 
 __all__ = ["World", "PhysicsSettings", "StateExtension"]

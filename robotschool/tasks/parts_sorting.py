@@ -147,26 +147,31 @@ class PartsSorting(Task):
         return {"bench": bench, "tote": tote, "parts": parts, "bins": bins}
 
     def _place_parts(self, rng, kinds: list[str], tote: dict) -> list[dict]:
+        """Non-overlapping poses by rejection sampling; a layout that gets stuck is restarted whole."""
         c: PartsSortingConfig = self.config
         ix, iy, _ = c.tote.inner
-        placed: list[dict] = []
-        for kind in kinds:
-            pt = PARTS[kind]
-            r = pt.footprint_radius
-            for _ in range(2000):
-                lx = rng.uniform(-ix / 2 + r + c.parts.wall_margin, ix / 2 - r - c.parts.wall_margin)
-                ly = rng.uniform(-iy / 2 + r + c.parts.wall_margin, iy / 2 - r - c.parts.wall_margin)
-                if all(math.hypot(lx - q["lx"], ly - q["ly"]) >= r + PARTS[q["type"]].footprint_radius + c.parts.clearance
-                       for q in placed):
+        for _ in range(100):
+            placed: list[dict] = []
+            for kind in kinds:
+                pt = PARTS[kind]
+                r = pt.footprint_radius
+                for _ in range(200):
+                    lx = rng.uniform(-ix / 2 + r + c.parts.wall_margin, ix / 2 - r - c.parts.wall_margin)
+                    ly = rng.uniform(-iy / 2 + r + c.parts.wall_margin, iy / 2 - r - c.parts.wall_margin)
+                    if all(math.hypot(lx - q["lx"], ly - q["ly"])
+                           >= r + PARTS[q["type"]].footprint_radius + c.parts.clearance for q in placed):
+                        break
+                else:
                     break
-            else:
-                from robotschool.errors import ConfigError
-                raise ConfigError(f"parts_sorting: {len(kinds)} parts do not fit in the tote; lower parts.count "
-                                  f"or parts.clearance")
-            placed.append({"type": kind, "lx": float(lx), "ly": float(ly), "yaw": float(rng.uniform(-math.pi, math.pi)),
-                           "mass": pt.default_mass * _u(rng, c.parts.mass_scale),
-                           "friction": _u(rng, c.parts.friction)})
-        return placed
+                placed.append({"type": kind, "lx": float(lx), "ly": float(ly),
+                               "yaw": float(rng.uniform(-math.pi, math.pi)),
+                               "mass": pt.default_mass * _u(rng, c.parts.mass_scale),
+                               "friction": _u(rng, c.parts.friction)})
+            if len(placed) == len(kinds):
+                return placed
+        from robotschool.errors import ConfigError
+        raise ConfigError(f"parts_sorting: {len(kinds)} parts do not fit in the tote; lower parts.count, "
+                          f"parts.clearance or parts.wall_margin")
 
     # -- scene ---------------------------------------------------------------------------------------------
     def tote_floor_z(self, params) -> float:

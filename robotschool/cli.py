@@ -1,0 +1,261 @@
+"""robotschool: generate, inspect and replay humanoid demonstration datasets.
+
+Usage:
+    robotschool list
+        The registered scenes, robots and devices.
+    robotschool generate [--scene parts_sorting] [--episodes 2] [--out data/<scene>.hdf5] [--seed 0]
+                         [--robot NAME] [--cameras head,left_wrist] [--camera-size 128] [--depth]
+                         [--set key=value ...] [--overwrite | --resume] [--keep-failed] [--max-attempts N]
+        Run the scene's scripted operator until --episodes successful episodes are recorded, then print a
+        summary. Attempt i uses seed [--seed, i]; --resume continues an interrupted file.
+    robotschool info FILE
+        Demos, steps, success rate, the first demo's datasets (shape, dtype) and the masks.
+    robotschool replay FILE --demo K
+        Rebuild demo K's scene from the file, replay its actions, compare every simulator state.
+        Exit status 0 if every state is bit-identical and the success flag matches, else 1.
+
+Exit status: 0 success, 1 replay mismatch, 2 bad input (one line on stderr: `robotschool: error: ...`),
+130 interrupted (episodes already recorded stay in the file; continue with --resume).
+
+Examples:
+    robotschool generate                                     # 2 demos -> data/parts_sorting.hdf5
+    robotschool generate --episodes 100 --set parts.count=2 --cameras head --out data/sort2.hdf5
+    robotschool info data/parts_sorting.hdf5
+    robotschool replay data/parts_sorting.hdf5 --demo 0
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from robotschool.errors import RobotschoolError
+
+PROG = "robotschool"
+DEFAULT_SCENE = "parts_sorting"
+DEFAULT_EPISODES = 2
+DEFAULT_SEED = 0
+DEFAULT_OUT_DIR = Path("data")
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors use the same one-line format as every other user error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{PROG}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _camera_list(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Generate, inspect and replay humanoid demonstration datasets.",
+                     epilog="Run `robotschool <command> --help` for a command's options.")
+    from robotschool import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
+    sub.required = True
+
+    sub.add_parser("list", help="list the registered scenes, robots and devices")
+
+    g = sub.add_parser("generate", help="record scripted demos of a scene into an HDF5 file",
+                       description="Run the scene's scripted operator over seeded attempts and keep the "
+                                   "successful episodes.")
+    g.add_argument("--scene", default=DEFAULT_SCENE, help=f"scene name (default {DEFAULT_SCENE}; see `list`)")
+    g.add_argument("--episodes", type=_positive_int, default=DEFAULT_EPISODES,
+                   help=f"successful episodes to record (default {DEFAULT_EPISODES})")
+    g.add_argument("--out", type=Path, default=None,
+                   help="output HDF5 file (default data/<scene>.hdf5, creating data/ if needed)")
+    g.add_argument("--seed", type=_nonnegative_int, default=DEFAULT_SEED,
+                   help="base seed: attempt i draws from numpy default_rng([seed, i]) (default 0)")
+    g.add_argument("--robot", default=None, help="robot name or robot YAML (default: the scene's robot)")
+    g.add_argument("--cameras", type=_camera_list, default=None, metavar="A,B",
+                   help="comma-separated robot cameras to record, e.g. head,left_wrist (default: the scene's)")
+    g.add_argument("--camera-size", type=int, default=None, metavar="PX",
+                   help="square camera image size in pixels (default: the scene's)")
+    g.add_argument("--depth", action="store_true", default=None, help="also record depth images")
+    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scene YAML value, e.g. --set parts.count=1 (repeatable)")
+    mode = g.add_mutually_exclusive_group()
+    mode.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    mode.add_argument("--resume", action="store_true",
+                      help="continue an existing output file: skip the attempts already in it")
+    g.add_argument("--keep-failed", action="store_true",
+                   help="also store failed attempts (success=False, listed in mask/failed)")
+    g.add_argument("--max-attempts", type=_positive_int, default=None, metavar="N",
+                   help="try at most N attempt indices (default 5 * episodes + 10)")
+
+    i = sub.add_parser("info", help="summarise a dataset file")
+    i.add_argument("file", type=Path)
+
+    r = sub.add_parser("replay", help="replay a demo's actions and check the states match exactly")
+    r.add_argument("file", type=Path)
+    r.add_argument("--demo", required=True, help="demo index (0) or name (demo_0)")
+    return parser
+
+
+# ------------------------------------------------------------------------------ commands
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from robotschool.registry import DEVICES, ROBOTS, SCENES
+
+    for title, registry in (("scenes", SCENES), ("robots", ROBOTS), ("devices", DEVICES)):
+        print(f"{title}:")
+        for name in registry.names():
+            print(f"  {name}")
+    return EXIT_OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from robotschool.generate import generate
+
+    out = args.out
+    if out is None:
+        out = DEFAULT_OUT_DIR / f"{args.scene}.hdf5"
+        if args.scene.replace("_", "").isalnum():     # never create folders named after a mistyped path
+            out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        s = generate(args.scene, args.episodes, out, seed=args.seed, robot=args.robot, overrides=args.overrides,
+                     cameras=args.cameras, camera_size=args.camera_size, depth=args.depth,
+                     overwrite=args.overwrite, resume=args.resume, keep_failed=args.keep_failed,
+                     max_attempts=args.max_attempts, progress=True)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; the episodes recorded so far are in {out}; continue with --resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    rate = "n/a" if math.isnan(s.success_rate) else f"{s.success_rate:.0%}"
+    resumed = f" ({s.resumed} from an earlier run)" if s.resumed else ""
+    print(f"successes:    {s.successes} of {s.requested} requested{resumed}")
+    print(f"attempts:     {s.attempts} ({s.failures} failed)")
+    print(f"success rate: {rate}")
+    print(f"steps:        {s.steps} simulated, {s.recorded_steps} recorded")
+    print(f"file size:    {_size(s.file_size)}")
+    print(f"seconds:      {s.seconds:.1f}")
+    print(f"path:         {s.path}")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import h5py
+
+    from robotschool.recording import schema
+    from robotschool.replay import open_dataset
+
+    with open_dataset(args.file) as f:
+        data = f[schema.DATA]
+        demos = sorted((n for n in data if n.startswith(schema.DEMO_PREFIX)), key=schema.demo_index)
+        steps = sum(int(data[n].attrs.get(schema.ATTR_NUM_SAMPLES, 0)) for n in demos)
+        successes = sum(bool(data[n].attrs.get(schema.ATTR_SUCCESS, False)) for n in demos)
+        rate = f"{successes / len(demos):.0%}" if demos else "n/a"
+        print(f"file:         {args.file} ({_size(Path(args.file).stat().st_size)})")
+        print(f"demos:        {len(demos)}")
+        print(f"total steps:  {steps}")
+        print(f"success rate: {rate} ({successes} of {len(demos)})")
+        for name in (schema.ATTR_SCENE, "robot", "control_hz"):
+            print(f"{name + ':':<14}{_attr(data.attrs.get(name))}")
+        if demos:
+            first = data[demos[0]]
+            print(f"{demos[0]} datasets:")
+            rows: list[tuple[str, str, str]] = []
+
+            def visit(name: str, obj) -> None:
+                if isinstance(obj, h5py.Dataset):
+                    rows.append((name, str(tuple(obj.shape)), str(obj.dtype)))
+
+            first.visititems(visit)
+            width = max(len(r[0]) for r in rows) if rows else 0
+            for key, shape, dtype in rows:
+                print(f"  {key:<{width}}  {shape:<18} {dtype}")
+        mask = f.get(schema.MASK)
+        if isinstance(mask, h5py.Group) and len(mask):
+            print("masks:")
+            for name, ds in mask.items():
+                print(f"  {name}: {ds.shape[0] if ds.ndim else 1}")
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from robotschool.replay import replay_demo
+
+    r = replay_demo(args.file, args.demo)
+    print(f"demo:             {r.demo}")
+    print(f"steps:            {r.steps}")
+    print(f"max state error:  {r.max_state_error:.3g}")
+    print(f"states match:     {'yes (bit-identical)' if r.states_match else 'NO'}")
+    print(f"success:          recorded {r.recorded_success}, replayed {r.replayed_success} "
+          f"({'match' if r.success_match else 'MISMATCH'})")
+    return EXIT_OK if r.states_match and r.success_match else EXIT_MISMATCH
+
+
+COMMANDS = {"list": cmd_list, "generate": cmd_generate, "info": cmd_info, "replay": cmd_replay}
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _attr(value) -> str:
+    if value is None:
+        return "(not set)"
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _import_pybullet_quietly() -> None:
+    """PyBullet prints its build time on stderr when imported; keep stderr for our own messages."""
+    from robotschool.generate import quiet_fd
+
+    with quiet_fd(2):
+        try:
+            import pybullet  # noqa: F401
+        except ImportError:
+            pass      # reported properly by the code that needs it
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command != "info":
+            _import_pybullet_quietly()
+        return COMMANDS[args.command](args)
+    except RobotschoolError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

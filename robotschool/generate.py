@@ -1,0 +1,298 @@
+"""Batch generation: run a scene's scripted operator over seeded attempts and keep the successful episodes.
+
+    summary = generate("parts_sorting", episodes=100, out="data/sorting.hdf5", seed=0)
+
+Attempt `i` of a run with base seed `s` resets the env with `seed=[s, i]`, so it draws every random value
+from `np.random.default_rng([s, i])`: the same (scene config, seed, i) gives the same episode bit for bit,
+whatever else ran before it in the process. An attempt is the pure function `run_attempt(spec, seed, i)`,
+which a process pool can call as it is (each process keeps one env per EnvSpec).
+
+Episodes are stored with key `attempt_<i>`; `resume=True` skips the attempt indices already in the file
+(they survive a crash or Ctrl-C, see recording/writer.py) and continues until `episodes` successes.
+Everything the user can get wrong (scene, robot, cameras, `--set` overrides, output path) is checked
+before the first attempt is simulated, and raises a one-line `RobotschoolError`.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import h5py
+import numpy as np
+
+from robotschool.errors import ConfigError, OutputPathError, RobotschoolError
+from robotschool.recording import schema
+from robotschool.recording.episode import Episode
+from robotschool.recording.writer import DatasetWriter
+
+_log = logging.getLogger(__name__)
+
+ATTEMPT_KEY = "attempt_{:06d}"       # writer key of attempt i (stored as the demo attr robotschool_key)
+ATTR_SEED = "seed"                   # data attr: base seed; demo attr: [base seed, attempt index]
+ATTR_ATTEMPT = "attempt"             # demo attr: attempt index
+ATTR_SCENE_PARAMS = "scene_params"   # demo attr: JSON of the drawn scene parameters (reset_to needs them)
+ATTR_INSTRUCTION = "instruction"     # demo attr: the task's language instruction
+ATTR_ROBOT = "robot"                 # demo and data attr
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """Everything needed to build a RobotEnv (hashable and picklable, so a pool worker can build its own)."""
+
+    scene: str
+    robot: str | None = None
+    overrides: tuple[str, ...] = ()
+    cameras: tuple[str, ...] | None = None     # None: the scene's own camera list
+    camera_size: int | None = None
+    depth: bool | None = None
+
+    def make(self):
+        from robotschool.env import RobotEnv
+
+        with quiet_fd(1):    # PyBullet prints "argv[0]=" on stdout for every new DIRECT client
+            return RobotEnv(self.scene, robot=self.robot, overrides=list(self.overrides),
+                            cameras=None if self.cameras is None else list(self.cameras),
+                            camera_size=self.camera_size, depth=self.depth)
+
+
+@dataclass
+class GenerateSummary:
+    successes: int          # successful episodes in the file for this job (resumed ones included)
+    failures: int           # failed attempts run by this call
+    attempts: int           # attempts run by this call (resumed ones not included)
+    steps: int              # control steps simulated by this call (every attempt)
+    seconds: float          # wall-clock time of this call
+    file_size: int          # bytes of the output file at the end
+    path: Path
+    requested: int = 0      # the `episodes` asked for
+    resumed: int = 0        # successes already in the file when this call started (resume)
+    recorded_steps: int = 0  # control steps written to the file by this call
+
+    @property
+    def complete(self) -> bool:
+        return self.successes >= self.requested
+
+    @property
+    def success_rate(self) -> float:
+        """Successes per attempt among the attempts run by this call (NaN if none ran)."""
+        new = self.successes - self.resumed
+        return new / self.attempts if self.attempts else math.nan
+
+
+# ------------------------------------------------------------------------------ one attempt
+
+_ENVS: dict[EnvSpec, Any] = {}
+
+
+def _env(spec: EnvSpec):
+    env = _ENVS.get(spec)
+    if env is None:
+        env = _ENVS[spec] = spec.make()
+    return env
+
+
+def close_envs() -> None:
+    """Close the envs `run_attempt` keeps (one per EnvSpec in this process)."""
+    while _ENVS:
+        _, env = _ENVS.popitem()
+        env.close()
+
+
+def run_attempt(spec: EnvSpec, seed: int, i: int) -> tuple[int, Episode | None, bool, int]:
+    """Run attempt `i` of base seed `seed`: reset with [seed, i], drive the scripted operator, record.
+
+    Returns (i, episode or None if nothing was recorded, success, control steps). The result depends only
+    on (spec, scene files, seed, i): the env is rebuilt from scratch by reset, so reusing it is safe.
+    """
+    from robotschool.devices.scripted import ScriptedDevice
+    from robotschool.rollout import run_episode
+
+    env = _env(spec)
+    env.reset(seed=[seed, i])
+    attrs = {
+        ATTR_SEED: np.array([seed, i], dtype=np.int64),
+        ATTR_ATTEMPT: i,
+        ATTR_SCENE_PARAMS: json.dumps(env.params),
+        ATTR_INSTRUCTION: env.task.instruction(env.params),
+        ATTR_ROBOT: env.robot_name,
+    }
+    result = run_episode(env, ScriptedDevice(env.make_oracle()), attrs=attrs)
+    return i, result.episode, bool(result.success), int(result.steps)
+
+
+# ------------------------------------------------------------------------------ the batch
+
+def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: str | None = None,
+             overrides: Sequence[str] = (), cameras: Sequence[str] | None = (), camera_size: int | None = None,
+             depth: bool = False, overwrite: bool = False, resume: bool = False, keep_failed: bool = False,
+             max_attempts: int | None = None, progress: bool = True) -> GenerateSummary:
+    """Generate `episodes` successful scripted demos of `scene` into the HDF5 file `out`.
+
+    `cameras=None` records the scene's own camera list; `()` records none. `max_attempts` (default
+    5 * episodes + 10) bounds the attempt indices tried, over this call and the ones it resumes; when it
+    is reached the run stops with a warning and the summary says fewer episodes than requested.
+    """
+    start = time.monotonic()
+    _check_int("episodes", episodes, 1)
+    _check_int("seed", seed, 0)
+    if max_attempts is None:
+        max_attempts = 5 * episodes + 10
+    _check_int("max_attempts", max_attempts, 1)
+    if camera_size is not None:
+        _check_camera_size(camera_size)
+    path = Path(out)
+    _precheck_output(path, overwrite, resume)
+    spec = EnvSpec(scene, robot, tuple(overrides), None if cameras is None else tuple(cameras), camera_size, depth)
+    env = _env(spec)                       # validates scene, robot, overrides and cameras
+    if resume:
+        _check_resume_matches(path, env, seed)
+    env.reset(seed=[seed, 0])              # state_size is known after a reset (no episode is run)
+    data_attrs = dict(env.data_attrs())
+    data_attrs[ATTR_SEED] = seed
+
+    summary = GenerateSummary(0, 0, 0, 0, 0.0, 0, path, requested=episodes)
+    try:
+        with DatasetWriter(path, data_attrs, overwrite=overwrite, resume=resume) as writer:
+            done = writer.done_keys()
+            if done:
+                writer.flush()
+                summary.resumed = summary.successes = _count_successes(path, done)
+            with _progress_bar(episodes, summary.successes, progress) as bar:
+                for i in range(max_attempts):
+                    if summary.successes >= episodes:
+                        break
+                    key = ATTEMPT_KEY.format(i)
+                    if key in done:
+                        continue
+                    _, episode, success, steps = run_attempt(spec, seed, i)
+                    summary.attempts += 1
+                    summary.steps += steps
+                    if episode is not None and (success or keep_failed):
+                        writer.add(episode, key=key)
+                        summary.recorded_steps += episode.num_samples
+                    if success:
+                        summary.successes += 1
+                        bar.update(1)
+                    else:
+                        summary.failures += 1
+                    bar.set_postfix(successes=summary.successes, failures=summary.failures,
+                                    rate=f"{summary.success_rate:.0%}", refresh=False)
+                    bar.refresh()
+        if summary.successes < episodes:
+            _log.warning("robotschool: warning: stopped after attempt index %d (max_attempts) with %d of %d "
+                         "successful episodes; raise --max-attempts or check the scene",
+                         max_attempts - 1, summary.successes, episodes)
+    finally:
+        close_envs()
+        summary.seconds = time.monotonic() - start
+        summary.file_size = path.stat().st_size if path.exists() else 0
+    return summary
+
+
+# ------------------------------------------------------------------------------ validation helpers
+
+def _check_int(name: str, value: Any, lo: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ConfigError(f"{name} must be an integer >= {lo}, got {value!r}")
+
+
+def _check_camera_size(size: Any) -> None:
+    from robotschool.tasks.base import CameraSettings
+
+    meta = {f.name: f.metadata for f in dataclasses.fields(CameraSettings)}["width"]
+    lo, hi = meta["lo"], meta["hi"]
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not lo <= size <= hi:
+        raise ConfigError(f"camera size must be an integer from {lo} to {hi} pixels, got {size!r}")
+
+
+def _precheck_output(path: Path, overwrite: bool, resume: bool) -> None:
+    """The cheap output-path checks, before the env is built (the writer repeats them authoritatively)."""
+    if overwrite and resume:
+        raise OutputPathError(f"{path}: pass either --overwrite or --resume, not both")
+    if path.is_dir():
+        raise OutputPathError(f"{path} is a directory; give a file name inside it, e.g. {path / 'demos.hdf5'}")
+    if not path.parent.is_dir():
+        raise OutputPathError(f"cannot write {path}: directory {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise OutputPathError(f"cannot write {path}: directory {path.parent} is not writable")
+    if path.exists() and not (overwrite or resume):
+        raise OutputPathError(f"{path} exists; pass --overwrite to replace it or --resume to continue it")
+
+
+def _check_resume_matches(path: Path, env, seed: int) -> None:
+    """Refuse to resume a file made with another seed or env (its attempt keys would mean other episodes)."""
+    if not path.exists():
+        return
+    try:
+        with h5py.File(path, "r") as f:
+            data = f.get(schema.DATA)
+            attrs = dict(data.attrs) if isinstance(data, h5py.Group) else {}
+    except OSError:
+        return       # the writer reports an unreadable file
+    if ATTR_SEED in attrs and int(attrs[ATTR_SEED]) != seed:
+        raise OutputPathError(f"{path} was generated with --seed {int(attrs[ATTR_SEED])}; resume it with that "
+                              f"seed, or write to another file")
+    if schema.ATTR_ENV_ARGS in attrs:
+        old = json.loads(attrs[schema.ATTR_ENV_ARGS]).get("env_kwargs", {})
+        new = env.env_kwargs()
+        diff = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        if diff:
+            k = diff[0]
+            raise OutputPathError(f"{path} was generated with {k}={old.get(k)!r}, this run has {k}={new.get(k)!r}; "
+                                  f"resume with the same options, or write to another file")
+
+
+def _count_successes(path: Path, keys: set[str]) -> int:
+    """How many of the demos with these writer keys are successful (read from the committed file)."""
+    n = 0
+    with h5py.File(path, "r") as f:
+        for demo in f[schema.DATA].values():
+            key = demo.attrs.get(schema.ATTR_KEY)
+            if key is not None and str(key) in keys and bool(demo.attrs.get(schema.ATTR_SUCCESS, False)):
+                n += 1
+    return n
+
+
+@contextlib.contextmanager
+def _progress_bar(total: int, initial: int, enabled: bool) -> Iterator[Any]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=initial, unit="ep", desc="generate", dynamic_ncols=True,
+               disable=not (enabled and sys.stderr.isatty()))
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+@contextlib.contextmanager
+def quiet_fd(fd: int) -> Iterator[None]:
+    """Silence a file descriptor (C-level prints, e.g. PyBullet's) for the duration of the block."""
+    stream = {1: sys.stdout, 2: sys.stderr}.get(fd)
+    try:
+        if stream is not None:
+            stream.flush()
+        saved = os.dup(fd)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+__all__ = ["EnvSpec", "GenerateSummary", "generate", "run_attempt", "close_envs", "RobotschoolError"]
