@@ -136,15 +136,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from robotschool.generate import generate
 
     out = args.out
-    if out is None:
+    if out is None:                  # the default data/<scene>.hdf5: data/ is made once every check passed
+        from robotschool.registry import SCENES
+
+        SCENES.get(args.scene)       # a registered name, not a path, before it becomes a file name
         out = DEFAULT_OUT_DIR / f"{args.scene}.hdf5"
-        if args.scene.replace("_", "").isalnum():     # never create folders named after a mistyped path
-            out.parent.mkdir(parents=True, exist_ok=True)
     try:
         s = generate(args.scene, args.episodes, out, seed=args.seed, robot=args.robot, overrides=args.overrides,
                      cameras=args.cameras, camera_size=args.camera_size, depth=args.depth,
                      overwrite=args.overwrite, resume=args.resume, keep_failed=args.keep_failed,
-                     max_attempts=args.max_attempts, progress=True)
+                     max_attempts=args.max_attempts, progress=True, create_parent=args.out is None)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; the episodes recorded so far are in {out}; continue with --resume",
               file=sys.stderr)

@@ -29,7 +29,7 @@ from typing import Any, Iterator, Sequence
 import h5py
 import numpy as np
 
-from robotschool.errors import ConfigError, OutputPathError, RobotschoolError
+from robotschool.errors import ConfigError, OutputPathError
 from robotschool.recording import schema
 from robotschool.recording.episode import Episode
 from robotschool.recording.writer import DatasetWriter
@@ -133,11 +133,14 @@ def run_attempt(spec: EnvSpec, seed: int, i: int) -> tuple[int, Episode | None, 
 
 def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: str | None = None,
              overrides: Sequence[str] = (), cameras: Sequence[str] | None = (), camera_size: int | None = None,
-             depth: bool = False, overwrite: bool = False, resume: bool = False, keep_failed: bool = False,
-             max_attempts: int | None = None, progress: bool = True) -> GenerateSummary:
+             depth: bool | None = False, overwrite: bool = False, resume: bool = False, keep_failed: bool = False,
+             max_attempts: int | None = None, progress: bool = True,
+             create_parent: bool = False) -> GenerateSummary:
     """Generate `episodes` successful scripted demos of `scene` into the HDF5 file `out`.
 
-    `cameras=None` records the scene's own camera list; `()` records none. `max_attempts` (default
+    `cameras=None` records the scene's own camera list; `()` records none. `camera_size=None` and
+    `depth=None` likewise keep the scene's values. `create_parent` makes the output's folder (after every
+    other check passed) instead of refusing a missing one. `max_attempts` (default
     5 * episodes + 10) bounds the attempt indices tried, over this call and the ones it resumes; when it
     is reached the run stops with a warning and the summary says fewer episodes than requested.
     """
@@ -150,17 +153,18 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
     if camera_size is not None:
         _check_camera_size(camera_size)
     path = Path(out)
-    _precheck_output(path, overwrite, resume)
+    _precheck_output(path, overwrite, resume, create_parent)
     spec = EnvSpec(scene, robot, tuple(overrides), None if cameras is None else tuple(cameras), camera_size, depth)
-    env = _env(spec)                       # validates scene, robot, overrides and cameras
-    if resume:
-        _check_resume_matches(path, env, seed)
-    env.reset(seed=[seed, 0])              # state_size is known after a reset (no episode is run)
-    data_attrs = dict(env.data_attrs())
-    data_attrs[ATTR_SEED] = seed
-
     summary = GenerateSummary(0, 0, 0, 0, 0.0, 0, path, requested=episodes)
     try:
+        env = _env(spec)                       # validates scene, robot, overrides and cameras
+        if resume:
+            _check_resume_matches(path, env, seed)
+        env.reset(seed=[seed, 0])              # state_size is known after a reset (no episode is run)
+        data_attrs = dict(env.data_attrs())
+        data_attrs[ATTR_SEED] = seed
+        if create_parent:
+            path.parent.mkdir(parents=True, exist_ok=True)
         with DatasetWriter(path, data_attrs, overwrite=overwrite, resume=resume) as writer:
             done = writer.done_keys()
             if done:
@@ -181,11 +185,11 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
                         summary.recorded_steps += episode.num_samples
                     if success:
                         summary.successes += 1
-                        bar.update(1)
                     else:
                         summary.failures += 1
-                    bar.set_postfix(successes=summary.successes, failures=summary.failures,
-                                    rate=f"{summary.success_rate:.0%}", refresh=False)
+                    bar.set_postfix({"successes": summary.successes, "failures": summary.failures,
+                                     "rate": f"{summary.success_rate:.0%}"}, refresh=False)
+                    bar.update(int(success))
                     bar.refresh()
         if summary.successes < episodes:
             _log.warning("robotschool: warning: stopped after attempt index %d (max_attempts) with %d of %d "
@@ -214,12 +218,14 @@ def _check_camera_size(size: Any) -> None:
         raise ConfigError(f"camera size must be an integer from {lo} to {hi} pixels, got {size!r}")
 
 
-def _precheck_output(path: Path, overwrite: bool, resume: bool) -> None:
+def _precheck_output(path: Path, overwrite: bool, resume: bool, create_parent: bool = False) -> None:
     """The cheap output-path checks, before the env is built (the writer repeats them authoritatively)."""
     if overwrite and resume:
         raise OutputPathError(f"{path}: pass either --overwrite or --resume, not both")
     if path.is_dir():
         raise OutputPathError(f"{path} is a directory; give a file name inside it, e.g. {path / 'demos.hdf5'}")
+    if create_parent and not path.parent.exists():
+        return
     if not path.parent.is_dir():
         raise OutputPathError(f"cannot write {path}: directory {path.parent} does not exist")
     if not os.access(path.parent, os.W_OK | os.X_OK):
@@ -295,4 +301,4 @@ def quiet_fd(fd: int) -> Iterator[None]:
         os.close(devnull)
 
 
-__all__ = ["EnvSpec", "GenerateSummary", "generate", "run_attempt", "close_envs", "RobotschoolError"]
+__all__ = ["EnvSpec", "GenerateSummary", "generate", "run_attempt", "close_envs", "quiet_fd"]

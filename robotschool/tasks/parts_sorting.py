@@ -33,6 +33,12 @@ from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
 Reach = Callable[[str, Pose], bool]
 
+# How many equivalent grasp axes a part offers over half a turn (a nut across any pair of flats, a gear
+# across any pair of teeth): the oracle picks the one with the most room for the fingers.
+GRASP_SYMMETRY = {"nut": 3, "gear": 8}
+FINGER_THICKNESS = 0.012     # the humanoid's finger pads, for clearance checks (m)
+MAX_OPENING = 0.11           # full opening between the fingers (m): 2 x the finger joint travel
+
 
 @dataclass(frozen=True)
 class BenchConfig:
@@ -84,6 +90,7 @@ class OracleConfig:
     approach_height: float = field(default=0.09, metadata=check(lo=0.02))
     carry_height: float = field(default=0.13, metadata=check(lo=0.02))
     finger_clearance: float = field(default=0.018, metadata=check(lo=0.0))
+    finger_margin: float = field(default=0.015, metadata=check(lo=0.0, hi=0.05))  # opening beyond the part, per side
     grasp_time: float = field(default=0.6, metadata=check(lo=0.05))
     release_time: float = field(default=0.4, metadata=check(lo=0.05))
     position_noise: float = field(default=0.003, metadata=check(lo=0.0, hi=0.02))
@@ -107,6 +114,30 @@ class PartsSortingConfig(SceneConfig):
     bins: BinsConfig = field(default_factory=BinsConfig)
     oracle: OracleConfig = field(default_factory=OracleConfig)
     success: SuccessConfig = field(default_factory=SuccessConfig)
+
+
+def _rot2(a: float) -> np.ndarray:
+    return np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+
+
+def footprint_rect(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Centre offset and half extents (part frame, metres) of a part's footprint when it lies at rest."""
+    pt = PARTS[kind]
+    pts = np.concatenate([q.points() for q in pt.prims]) @ geometry.quat_to_matrix(pt.rest_quat).T
+    lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
+    return (lo + hi) / 2, (hi - lo) / 2
+
+
+def _separated(ca, ya, ha, cb, yb, hb, gap: float) -> bool:
+    """2-D separating-axis test: are two oriented rectangles at least `gap` apart along some axis?"""
+    ra, rb = _rot2(ya), _rot2(yb)
+    d = cb - ca
+    for axis in (ra[:, 0], ra[:, 1], rb[:, 0], rb[:, 1]):
+        pa = abs(ra[:, 0] @ axis) * ha[0] + abs(ra[:, 1] @ axis) * ha[1]
+        pb = abs(rb[:, 0] @ axis) * hb[0] + abs(rb[:, 1] @ axis) * hb[1]
+        if abs(d @ axis) >= pa + pb + gap:
+            return True
+    return False
 
 
 def _u(rng: np.random.Generator, lo_hi) -> float:
@@ -147,25 +178,32 @@ class PartsSorting(Task):
         return {"bench": bench, "tote": tote, "parts": parts, "bins": bins}
 
     def _place_parts(self, rng, kinds: list[str], tote: dict) -> list[dict]:
-        """Non-overlapping poses by rejection sampling; a layout that gets stuck is restarted whole."""
+        """Non-overlapping poses by rejection sampling of oriented footprint rectangles (a long bolt packs
+        like a bolt, not like a disc); a layout that gets stuck is restarted whole, and a rare crowded draw
+        (e.g. three gears) is packed with half the clearance rather than refused."""
         c: PartsSortingConfig = self.config
-        ix, iy, _ = c.tote.inner
-        for _ in range(100):
+        half_inner = np.array(c.tote.inner[:2]) / 2 - c.parts.wall_margin
+        for attempt in range(400):
+            clearance = c.parts.clearance * (0.5 ** (attempt // 100))
             placed: list[dict] = []
+            rects: list[tuple[np.ndarray, float, np.ndarray]] = []
             for kind in kinds:
-                pt = PARTS[kind]
-                r = pt.footprint_radius
-                for _ in range(200):
-                    lx = rng.uniform(-ix / 2 + r + c.parts.wall_margin, ix / 2 - r - c.parts.wall_margin)
-                    ly = rng.uniform(-iy / 2 + r + c.parts.wall_margin, iy / 2 - r - c.parts.wall_margin)
-                    if all(math.hypot(lx - q["lx"], ly - q["ly"])
-                           >= r + PARTS[q["type"]].footprint_radius + c.parts.clearance for q in placed):
+                offset, half = footprint_rect(kind)
+                for _ in range(300):
+                    yaw = float(rng.uniform(-math.pi, math.pi))
+                    rot = _rot2(yaw)
+                    centre = rng.uniform(-half_inner, half_inner)
+                    origin = centre - rot @ offset          # part origin such that the rectangle is centred
+                    corners = centre + (rot @ (np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]]) * half).T).T
+                    if np.any(np.abs(corners) > half_inner):
+                        continue
+                    if all(_separated(centre, yaw, half, oc, oy, oh, clearance) for oc, oy, oh in rects):
                         break
                 else:
                     break
-                placed.append({"type": kind, "lx": float(lx), "ly": float(ly),
-                               "yaw": float(rng.uniform(-math.pi, math.pi)),
-                               "mass": pt.default_mass * _u(rng, c.parts.mass_scale),
+                rects.append((centre, yaw, half))
+                placed.append({"type": kind, "lx": float(origin[0]), "ly": float(origin[1]), "yaw": yaw,
+                               "mass": PARTS[kind].default_mass * _u(rng, c.parts.mass_scale),
                                "friction": _u(rng, c.parts.friction)})
             if len(placed) == len(kinds):
                 return placed
@@ -263,6 +301,8 @@ class SortingOracle(Oracle):
             self.arms[arm] = _ArmScript(arm, queue, rest)
         self.tote_owner: str | None = None
         self.skipped: list[int] = []
+        self.placed: set[int] = set()
+        self.max_opening = MAX_OPENING
 
     @property
     def done(self) -> bool:
@@ -276,28 +316,64 @@ class SortingOracle(Oracle):
     def _noise(self, scale: float) -> np.ndarray:
         return self.rng.uniform(-scale, scale, size=3) * np.array([1.0, 1.0, 0.3])
 
-    def _grasp_pose(self, arm: str, obs, i: int) -> Pose | None:
-        """A reachable top-down grasp (yaw psi or psi + pi, small tilt about the closing axis), or None."""
-        pt = PARTS[self.kinds[i]]
+    def _grasp_pose(self, arm: str, obs, i: int) -> tuple[Pose, float] | None:
+        """A reachable grasp and its gripper opening (metres), or None.
+
+        Like a careful operator: open the hand only a little wider than the part, pick the grasp axis among
+        the part's symmetric ones so the fingertips keep clear of the tote walls and the other parts, prefer
+        a vertical hand (small tilts about the closing axis when the vertical one is out of reach), and a hand
+        yaw near the comfortable one.
+        """
+        kind = self.kinds[i]
+        pt = PARTS[kind]
         part = self._part_pose(obs, i)
         r = part.rot
         point = part.pos + r @ np.asarray(pt.grasp_point)
         point[2] = max(point[2], self.floor_z + self.oc.finger_clearance)
-        g = r @ np.asarray(pt.grasp_axis)
-        theta = math.atan2(g[1], g[0])
-        pref = self.oc.preferred_yaw.get(arm, 0.0)
-        yaws = sorted((theta - math.pi / 2, theta + math.pi / 2),
-                      key=lambda y: abs(math.remainder(y - pref, 2 * math.pi)))
-        yaw_jitter = float(self.rng.uniform(-self.oc.yaw_noise, self.oc.yaw_noise))
         point = point + self._noise(self.oc.position_noise)
-        for tilt in (0.0, 0.3, -0.3, 0.55, -0.55):
-            for yaw in yaws:
-                rot = geometry.axis_angle_matrix((0, 0, 1), yaw + yaw_jitter) @ geometry.axis_angle_matrix((0, 1, 0), tilt)
-                pose = Pose.from_matrix(point, rot)
-                above = Pose(point + np.array([0, 0, self.oc.approach_height]), pose.quat)
-                if self.reach is None or (self.reach(arm, pose) and self.reach(arm, above)):
-                    return pose
+        opening = min(pt.grasp_width + 2 * self.oc.finger_margin, self.max_opening)
+        g = r @ np.asarray(pt.grasp_axis)
+        theta0 = math.atan2(g[1], g[0])
+        order = GRASP_SYMMETRY.get(kind, 1)
+        candidates = []
+        for k in range(order):
+            theta = theta0 + k * math.pi / order
+            clear = self._finger_clearance(obs, i, point, theta, opening)
+            candidates.append((clear, theta))
+        candidates.sort(key=lambda c: -c[0])
+        pref = self.oc.preferred_yaw.get(arm, 0.0)
+        yaw_jitter = float(self.rng.uniform(-self.oc.yaw_noise, self.oc.yaw_noise))
+        for clear, theta in candidates:
+            if clear < 0.003 and clear is not candidates[0][0]:
+                continue
+            yaws = sorted((theta - math.pi / 2, theta + math.pi / 2),
+                          key=lambda y: abs(math.remainder(y - pref, 2 * math.pi)))
+            for tilt in (0.0, 0.3, -0.3, 0.55, -0.55):
+                for yaw in yaws:
+                    rot = geometry.axis_angle_matrix((0, 0, 1), yaw + yaw_jitter) @ geometry.axis_angle_matrix((0, 1, 0), tilt)
+                    pose = Pose.from_matrix(point, rot)
+                    above = Pose(point + np.array([0, 0, self.oc.approach_height]), pose.quat)
+                    if self.reach is None or (self.reach(arm, pose) and self.reach(arm, above)):
+                        return pose, opening
         return None
+
+    def _finger_clearance(self, obs, i: int, point: np.ndarray, theta: float, opening: float) -> float:
+        """Smallest gap (m) between the open fingertips and the tote walls or another part's footprint."""
+        axis = np.array([math.cos(theta), math.sin(theta)])
+        tips = [point[:2] + s * axis * (opening / 2 + FINGER_THICKNESS) for s in (-1.0, 1.0)]
+        tote = self.params["tote"]
+        c, s = math.cos(tote["yaw"]), math.sin(tote["yaw"])
+        half = np.array(self.cfg.tote.inner[:2]) / 2
+        gaps = []
+        for tip in tips:
+            d = tip - np.array([tote["x"], tote["y"]])
+            local = np.array([c * d[0] + s * d[1], -s * d[0] + c * d[1]])
+            gaps.append(float(np.min(half - np.abs(local))))
+            for j, kind in enumerate(self.kinds):
+                if j != i and j not in self.placed:
+                    other = self._part_pose(obs, j).pos[:2]
+                    gaps.append(float(np.linalg.norm(tip - other)) - PARTS[kind].footprint_radius)
+        return min(gaps)
 
     def _bin_pose(self, arm: str, kind: str) -> Pose:
         spot = self.params["bins"][kind]
@@ -355,16 +431,17 @@ class SortingOracle(Oracle):
                 s.phase = "waiting"
                 return
             i = s.queue[0]
-            grasp = self._grasp_pose(s.arm, obs, i)
-            if grasp is None:  # out of reach for this arm: leave it (the episode will fail honestly)
+            found = self._grasp_pose(s.arm, obs, i)
+            if found is None:  # out of reach for this arm: leave it (the episode will fail honestly)
                 self.skipped.append(s.queue.pop(0))
                 s.phase = "to_rest"
                 return
+            grasp, opening = found
             self.tote_owner = s.arm
             s.part, s.grasp_pose = i, grasp
             s.part_z0 = float(self._part_pose(obs, i).pos[2])
             above = Pose(grasp.pos + np.array([0, 0, oc.approach_height]), grasp.quat)
-            s.grip = 0.0
+            s.grip = 1.0 - opening / self.max_opening
             self._go(s, "approach", above, t)
         elif s.phase == "approach":
             if self._move(s, obs, dt) or timed_out:
@@ -399,7 +476,7 @@ class SortingOracle(Oracle):
         elif s.phase == "release":
             self._move(s, obs, dt)
             if t - s.since >= oc.release_time:
-                s.queue.pop(0)
+                self.placed.add(s.queue.pop(0))
                 s.attempts = 0
                 s.part = None
                 self._go(s, "to_rest", s.rest, t)
