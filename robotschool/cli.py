@@ -233,7 +233,7 @@ def _attr(value) -> str:
 
 def _import_pybullet_quietly() -> None:
     """PyBullet prints its build time on stderr when imported; keep stderr for our own messages."""
-    from robotschool.generate import quiet_fd
+    from robotschool.sim.quiet import quiet_fd
 
     with quiet_fd(2):
         try:

@@ -58,6 +58,8 @@ class RobotEnv:
         if unknown:
             raise ConfigError(f"unknown camera {unknown[0]!r} for robot {self.robot_name}; "
                               f"valid cameras: {', '.join(sorted(self.robot.spec.cameras))}")
+        if camera_size is not None and not 8 <= camera_size <= 1024:
+            raise ConfigError(f"camera size {camera_size} is out of range; use 8 to 1024 pixels")
         self.camera_width = camera_size or cams.width
         self.camera_height = camera_size or cams.height
         self.depth = cams.depth if depth is None else depth

@@ -58,10 +58,9 @@ class EnvSpec:
     def make(self):
         from robotschool.env import RobotEnv
 
-        with quiet_fd(1):    # PyBullet prints "argv[0]=" on stdout for every new DIRECT client
-            return RobotEnv(self.scene, robot=self.robot, overrides=list(self.overrides),
-                            cameras=None if self.cameras is None else list(self.cameras),
-                            camera_size=self.camera_size, depth=self.depth)
+        return RobotEnv(self.scene, robot=self.robot, overrides=list(self.overrides),
+                        cameras=None if self.cameras is None else list(self.cameras),
+                        camera_size=self.camera_size, depth=self.depth)
 
 
 @dataclass
@@ -280,25 +279,4 @@ def _progress_bar(total: int, initial: int, enabled: bool) -> Iterator[Any]:
         bar.close()
 
 
-@contextlib.contextmanager
-def quiet_fd(fd: int) -> Iterator[None]:
-    """Silence a file descriptor (C-level prints, e.g. PyBullet's) for the duration of the block."""
-    stream = {1: sys.stdout, 2: sys.stderr}.get(fd)
-    try:
-        if stream is not None:
-            stream.flush()
-        saved = os.dup(fd)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
-
-
-__all__ = ["EnvSpec", "GenerateSummary", "generate", "run_attempt", "close_envs", "quiet_fd"]
+__all__ = ["EnvSpec", "GenerateSummary", "generate", "run_attempt", "close_envs"]

@@ -78,7 +78,6 @@ def env_kwargs_of(path: str | Path, data: h5py.Group) -> dict[str, Any]:
 
 def replay_demo(path: str | Path, demo: int | str) -> ReplayReport:
     """Replay one demo's actions from its first recorded state and compare every state (see module doc)."""
-    from robotschool.generate import quiet_fd
     from robotschool.env import RobotEnv
 
     name = demo_key(demo)
@@ -99,9 +98,7 @@ def replay_demo(path: str | Path, demo: int | str) -> ReplayReport:
                 from None
         recorded_success = bool(group.attrs.get(schema.ATTR_SUCCESS, False))
 
-    with quiet_fd(1):
-        env = RobotEnv(kwargs["scene"], robot=kwargs.get("robot"), overrides=kwargs.get("overrides", ()),
-                       cameras=[])
+    env = RobotEnv(kwargs["scene"], robot=kwargs.get("robot"), overrides=kwargs.get("overrides", ()), cameras=[])
     with env:
         env.reset_to(states[0], params)
         err = 0.0

@@ -26,12 +26,13 @@ being committed again.
 shards in sequence order, and continues numbering after the last demo. Without `resume` or
 `overwrite`, an existing file (or leftover shards) is refused so that nothing is lost by accident.
 
-**Trade-off.** Every commit copies the whole main file (a sequential, usually page-cached copy). With N
-episodes of s bytes each and `commit_every = k`, a run copies about s * N**2 / (2k) bytes in total: the
-cost per episode grows with the file, divided by k. A larger `commit_every` costs nothing in safety
-(the shards are durable either way); it only leaves the main file further behind a running job, and
-leaves more shards to commit at `close`. The copy also needs free disk space for a second copy of
-the file.
+**Trade-off.** Every commit copies the whole main file (a sequential, usually page-cached copy). Commits
+therefore happen only when at least `commit_every` episodes are pending *and* they add at least
+`commit_growth` (default 25%) to the file: the file grows geometrically between commits, so a run copies
+a constant multiple of its final size in total (about 1/commit_growth + 1 times) instead of O(N^2).
+Spacing commits costs nothing in safety (the shards are durable either way); it only leaves the main
+file further behind a running job, and more shards to commit at `close`. The copy also needs free disk
+space for a second copy of the file.
 
 **next_obs** is an HDF5 virtual dataset over `obs/<key>[1:T]` and the one-row `final_obs/<key>`
 (source file name ".", meaning "this same file", so it survives renames and copies of the whole file).
@@ -121,8 +122,8 @@ class DatasetWriter:
     """
 
     def __init__(self, path: str | Path, data_attrs: dict[str, Any], *, overwrite: bool = False,
-                 resume: bool = False, commit_every: int = 8, valid_fraction: float = 0.1,
-                 split_seed: int = 0) -> None:
+                 resume: bool = False, commit_every: int = 8, commit_growth: float = 0.25,
+                 valid_fraction: float = 0.1, split_seed: int = 0) -> None:
         self._path = Path(path)
         self._parts = Path(f"{self._path}{_PARTS_SUFFIX}")
         self._tmp = Path(f"{self._path}{_TMP_SUFFIX}")
@@ -133,6 +134,7 @@ class DatasetWriter:
         if overwrite and resume:
             raise OutputPathError(f"{self._path}: pass either --overwrite or --resume, not both")
         self._commit_every = int(commit_every)
+        self._commit_growth = float(commit_growth)
         self._valid_fraction = float(valid_fraction)
         self._split_seed = int(split_seed)
         self._data_attrs = {str(k): _encode_attr(v) for k, v in data_attrs.items()
@@ -203,8 +205,21 @@ class DatasetWriter:
         _fsync(self._parts)
         self._next_seq += 1
         self._pending.append(_Staged(final, key, shard_id, num_samples, _success(episode.attrs)))
-        if len(self._pending) >= self._commit_every:
+        if self._commit_due():
             self._commit()
+
+    def _commit_due(self) -> bool:
+        """Commit once `commit_every` episodes are pending *and* they amount to at least `commit_growth` of
+        the main file. The second condition spaces commits geometrically as the file grows, so the total
+        copying stays linear in the data instead of quadratic; the shards are durable meanwhile."""
+        if len(self._pending) < self._commit_every:
+            return False
+        try:
+            main = self._path.stat().st_size
+        except FileNotFoundError:
+            return True
+        pending = sum(s.path.stat().st_size for s in self._pending if s.path.exists())
+        return pending >= self._commit_growth * main
 
     def flush(self) -> None:
         """Commit every staged episode into the main file (one atomic replace)."""

@@ -30,7 +30,8 @@ class Robot:
         urdf_joints = {j.name: j for j in parse_urdf_joints(str(self.urdf.resolve())).values()}
         for arm in ARMS:
             a = spec.arms[arm]
-            for jn in a.joints + a.gripper.joints + list(spec.home) + list(spec.limits):
+            grouped = [j for g in spec.groups.values() for j in g]
+            for jn in a.joints + a.gripper.joints + list(spec.home) + list(spec.limits) + grouped:
                 if jn not in urdf_joints:
                     raise ConfigError(f"{spec.source}: joint {jn!r} is not in {self.urdf.name}")
         self.chains: dict[str, KinematicChain] = {}

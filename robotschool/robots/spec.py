@@ -57,6 +57,7 @@ class RobotSpec:
     urdf: str                                # relative to the YAML file, or "pybullet_data:<path>"
     base_link: str
     arms: dict[str, ArmSpec]                 # keys: left, right
+    groups: dict[str, list[str]] = field(default_factory=dict)   # other joint groups (waist, head, legs, ...)
     home: dict[str, float] = field(default_factory=dict)   # joint -> position; others start at 0
     limits: dict[str, tuple[float, float]] = field(default_factory=dict)   # override URDF joint limits
     base_type: Literal["fixed"] = "fixed"

@@ -22,6 +22,8 @@ import numpy as np
 import pybullet
 from pybullet_utils import bullet_client
 
+from robotschool.sim.quiet import quiet_fd
+
 _BODY_BASE = 13  # pos 3 + quat 4 + linear velocity 3 + angular velocity 3
 
 
@@ -51,7 +53,11 @@ class World:
     def __init__(self, physics: PhysicsSettings | None = None, gui: bool = False):
         self.physics = physics or PhysicsSettings()
         self.gui = gui
-        self.p = bullet_client.BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
+        if gui:
+            self.p = bullet_client.BulletClient(connection_mode=pybullet.GUI)
+        else:
+            with quiet_fd(1):  # PyBullet prints "argv[0]=" from C for every new DIRECT client
+                self.p = bullet_client.BulletClient(connection_mode=pybullet.DIRECT)
         self.client_id: int = self.p._client
         self.dt = 1.0 / self.physics.hz
         self.extensions: list[StateExtension] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
@@ -90,8 +90,13 @@ class Task(ABC):
         """At least {'success': bool, 'progress': float in [0, 1]}."""
 
     @abstractmethod
-    def make_oracle(self, params: dict[str, Any], rng: np.random.Generator) -> Oracle:
-        """The scripted operator for this episode (its noise drawn from the episode's rng)."""
+    def make_oracle(self, params: dict[str, Any], rng: np.random.Generator,
+                    reach: Callable[[str, Pose], bool] | None = None) -> Oracle:
+        """The scripted operator for this episode (its noise drawn from the episode's rng).
+
+        `reach(arm, pose)` answers whether the robot's arm can reach a hand pose (robot base frame): the
+        kinematic knowledge a skilled operator has of the robot, used to choose feasible grasps.
+        """
 
     def instruction(self, params: dict[str, Any]) -> str:
         return self.config.instruction

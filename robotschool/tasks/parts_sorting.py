@@ -277,6 +277,7 @@ class _ArmScript:
         self.since = 0.0
         self.grasp_pose: Pose | None = None
         self.part_z0 = 0.0
+        self.relocating = False
 
 
 class SortingOracle(Oracle):
@@ -302,6 +303,7 @@ class SortingOracle(Oracle):
         self.tote_owner: str | None = None
         self.skipped: list[int] = []
         self.placed: set[int] = set()
+        self.relocations: dict[int, tuple[str, np.ndarray, float]] = {}   # part -> (owner, xy shift, turn)
         self.max_opening = MAX_OPENING
 
     @property
@@ -316,8 +318,10 @@ class SortingOracle(Oracle):
     def _noise(self, scale: float) -> np.ndarray:
         return self.rng.uniform(-scale, scale, size=3) * np.array([1.0, 1.0, 0.3])
 
-    def _grasp_pose(self, arm: str, obs, i: int) -> tuple[Pose, float] | None:
-        """A reachable grasp and its gripper opening (metres), or None.
+    def _grasp_pose(self, arm: str, obs, i: int, shift: np.ndarray | None = None,
+                    turn: float = 0.0) -> tuple[Pose, float] | None:
+        """A reachable grasp of part i and its opening, or None; optionally as if the part had been moved by
+        `shift` (xy, metres) and turned by `turn` (radians) about the vertical through its grasp point.
 
         Like a careful operator: open the hand only a little wider than the part, pick the grasp axis among
         the part's symmetric ones so the fingertips keep clear of the tote walls and the other parts, prefer
@@ -329,33 +333,71 @@ class SortingOracle(Oracle):
         part = self._part_pose(obs, i)
         r = part.rot
         point = part.pos + r @ np.asarray(pt.grasp_point)
+        if shift is not None:
+            point[:2] += shift
         point[2] = max(point[2], self.floor_z + self.oc.finger_clearance)
-        point = point + self._noise(self.oc.position_noise)
         opening = min(pt.grasp_width + 2 * self.oc.finger_margin, self.max_opening)
         g = r @ np.asarray(pt.grasp_axis)
-        theta0 = math.atan2(g[1], g[0])
+        theta0 = math.atan2(g[1], g[0]) + turn
         order = GRASP_SYMMETRY.get(kind, 1)
-        candidates = []
-        for k in range(order):
-            theta = theta0 + k * math.pi / order
-            clear = self._finger_clearance(obs, i, point, theta, opening)
-            candidates.append((clear, theta))
-        candidates.sort(key=lambda c: -c[0])
+        candidates = sorted(((self._finger_clearance(obs, i, point, theta0 + k * math.pi / order, opening),
+                              theta0 + k * math.pi / order) for k in range(order)), key=lambda c: -c[0])
+        usable = [theta for clear, theta in candidates if clear >= 0.003] or [candidates[0][1]]
         pref = self.oc.preferred_yaw.get(arm, 0.0)
-        yaw_jitter = float(self.rng.uniform(-self.oc.yaw_noise, self.oc.yaw_noise))
-        for clear, theta in candidates:
-            if clear < 0.003 and clear is not candidates[0][0]:
-                continue
+        for theta in usable:
             yaws = sorted((theta - math.pi / 2, theta + math.pi / 2),
                           key=lambda y: abs(math.remainder(y - pref, 2 * math.pi)))
             for tilt in (0.0, 0.3, -0.3, 0.55, -0.55):
                 for yaw in yaws:
-                    rot = geometry.axis_angle_matrix((0, 0, 1), yaw + yaw_jitter) @ geometry.axis_angle_matrix((0, 1, 0), tilt)
+                    rot = geometry.axis_angle_matrix((0, 0, 1), yaw) @ geometry.axis_angle_matrix((0, 1, 0), tilt)
                     pose = Pose.from_matrix(point, rot)
                     above = Pose(point + np.array([0, 0, self.oc.approach_height]), pose.quat)
                     if self.reach is None or (self.reach(arm, pose) and self.reach(arm, above)):
                         return pose, opening
         return None
+
+    def _relocation(self, arm: str, obs, i: int) -> tuple[np.ndarray, float] | None:
+        """(shift, turn) that moves part i to a free spot in the tote where `arm` can grasp it, held by the
+        other hand the whole way, or None."""
+        kind = self.kinds[i]
+        part = self._part_pose(obs, i)
+        tote = self.params["tote"]
+        c, s = math.cos(tote["yaw"]), math.sin(tote["yaw"])
+        half = np.array(self.cfg.tote.inner[:2]) / 2
+        r_i = PARTS[kind].footprint_radius
+        side = 1.0 if arm == "left" else -1.0
+        spots = []
+        for lx in (-0.07, -0.04, -0.01, 0.02):
+            for ly in (0.02, 0.05, 0.08, 0.11, 0.14):
+                local = np.array([lx, side * ly])
+                if np.any(np.abs(local) > half - r_i - 0.008):
+                    continue
+                xy = np.array([tote["x"] + c * local[0] - s * local[1], tote["y"] + s * local[0] + c * local[1]])
+                gaps = [float(np.linalg.norm(xy - self._part_pose(obs, j).pos[:2])) - PARTS[k].footprint_radius - r_i
+                        for j, k in enumerate(self.kinds) if j != i and j not in self.placed]
+                gap = min(gaps, default=1.0)
+                if gap >= 0.01:
+                    spots.append((-gap, xy))
+        helper = "right" if arm == "left" else "left"
+        held = self._grasp_pose(helper, obs, i)
+        if held is None:
+            return None
+        for _, xy in sorted(spots, key=lambda x: x[0]):
+            shift = xy - part.pos[:2]
+            for turn in (0.0, math.pi / 2, -math.pi / 2, math.pi / 4, -math.pi / 4):
+                if self._grasp_pose(arm, obs, i, shift, turn) is None:
+                    continue
+                place = self._turned(held[0], shift, turn)
+                if self.reach is None or (self.reach(helper, place) and
+                                          self.reach(helper, Pose(place.pos + [0, 0, self.oc.approach_height], place.quat))):
+                    return shift, turn
+        return None
+
+    @staticmethod
+    def _turned(grasp: Pose, shift: np.ndarray, turn: float, dz: float = 0.0) -> Pose:
+        """The helper hand's pose after moving a held part by `shift` and turning it by `turn` about z."""
+        rot = geometry.axis_angle_matrix((0, 0, 1), turn) @ grasp.rot
+        return Pose.from_matrix(grasp.pos + np.array([shift[0], shift[1], dz]), rot)
 
     def _finger_clearance(self, obs, i: int, point: np.ndarray, theta: float, opening: float) -> float:
         """Smallest gap (m) between the open fingertips and the tote walls or another part's footprint."""
@@ -375,10 +417,34 @@ class SortingOracle(Oracle):
                     gaps.append(float(np.linalg.norm(tip - other)) - PARTS[kind].footprint_radius)
         return min(gaps)
 
-    def _bin_pose(self, arm: str, kind: str) -> Pose:
+    def _ask_relocation(self, owner: str, obs, i: int) -> bool:
+        """The owner cannot reach part i: if the other hand can, it slides the part to where the owner can."""
+        if i in self.relocations:
+            return False  # moved once already; do not loop
+        helper = "right" if owner == "left" else "left"
+        if self._grasp_pose(helper, obs, i) is None:
+            return False
+        move = self._relocation(owner, obs, i)
+        if move is None:
+            return False
+        self.relocations[i] = (owner, move[0], move[1])
+        h = self.arms[helper]
+        h.queue.insert(1 if h.part is not None else 0, i)  # after the part the helper is busy with
+        if self.arms[helper].phase == "finished":
+            self.arms[helper].phase = "idle"
+        return True
+
+    def _bin_pose(self, arm: str, kind: str, obs) -> Pose:
+        """Above the emptiest quadrant of the bin (so a third gear does not land on the first two)."""
         spot = self.params["bins"][kind]
+        centre = np.array([spot["x"], spot["y"]])
+        q = self.cfg.bins.inner[0] / 4
+        inside = [self._part_pose(obs, j).pos[:2] for j in self.placed if self.kinds[j] == kind]
+        options = [centre + np.array([dx, dy]) * q for dx in (-1, 1) for dy in (-1, 1)]
+        best = max(options, key=lambda o: min((float(np.linalg.norm(o - p)) for p in inside), default=0.0)) \
+            if inside else centre
         z = self.params["bench"]["height"] + self.cfg.bins.wall + self.cfg.bins.inner[2] + self.oc.carry_height
-        pos = np.array([spot["x"], spot["y"], z]) + self._noise(self.oc.position_noise * 3)
+        pos = np.array([best[0], best[1], z]) + self._noise(self.oc.position_noise * 3)
         return Pose(pos, geometry.yaw_quat(self.oc.preferred_yaw.get(arm, 0.0)))
 
     def _move(self, s: _ArmScript, obs, dt: float) -> bool:
@@ -431,14 +497,18 @@ class SortingOracle(Oracle):
                 s.phase = "waiting"
                 return
             i = s.queue[0]
+            relocating = i in self.relocations and self.relocations[i][0] != s.arm
             found = self._grasp_pose(s.arm, obs, i)
-            if found is None:  # out of reach for this arm: leave it (the episode will fail honestly)
-                self.skipped.append(s.queue.pop(0))
+            if found is None:
+                s.queue.pop(0)
+                if not self._ask_relocation(s.arm, obs, i):
+                    self.skipped.append(i)  # nobody can help: leave it (the episode will fail honestly)
                 s.phase = "to_rest"
                 return
             grasp, opening = found
             self.tote_owner = s.arm
             s.part, s.grasp_pose = i, grasp
+            s.relocating = relocating
             s.part_z0 = float(self._part_pose(obs, i).pos[2])
             above = Pose(grasp.pos + np.array([0, 0, oc.approach_height]), grasp.quat)
             s.grip = 1.0 - opening / self.max_opening
@@ -458,17 +528,45 @@ class SortingOracle(Oracle):
         elif s.phase == "lift":
             if self._move(s, obs, dt) or timed_out:
                 lifted = float(self._part_pose(obs, s.part).pos[2]) > s.part_z0 + 0.04
-                if lifted:
+                if lifted and s.relocating:
+                    _, shift, turn = self.relocations[s.part]
+                    self._go(s, "relocate", self._turned(s.goal, shift, turn), t)
+                elif lifted:
                     self.tote_owner = None
-                    self._go(s, "carry", self._bin_pose(s.arm, self.kinds[s.part]), t)
+                    self._go(s, "carry", self._bin_pose(s.arm, self.kinds[s.part], obs), t)
                 else:
                     s.grip = 0.0
                     s.attempts += 1
                     if s.attempts > oc.retries:
-                        self.skipped.append(s.queue.pop(0))
+                        s.queue.remove(s.part)
+                        self.skipped.append(s.part)
                         s.attempts = 0
                     self._go(s, "to_rest", s.rest, t)
                     self.tote_owner = s.arm  # keep the tote until the hand is out (released in to_rest)
+        elif s.phase == "relocate":
+            if self._move(s, obs, dt) or timed_out:
+                _, shift, turn = self.relocations[s.part]
+                self._go(s, "set_down", self._turned(s.grasp_pose, shift, turn, dz=0.006), t)
+        elif s.phase == "set_down":
+            if self._move(s, obs, dt) or timed_out:
+                s.grip = 1.0 - min(PARTS[self.kinds[s.part]].grasp_width + 2 * oc.finger_margin,
+                                   self.max_opening) / self.max_opening
+                self._go(s, "let_go", s.goal, t)
+        elif s.phase == "let_go":
+            self._move(s, obs, dt)
+            if t - s.since >= oc.release_time:
+                i = s.part
+                s.queue.remove(i)
+                owner = self.arms[self.relocations[i][0]]
+                owner.queue.insert(1 if owner.part is not None else 0, i)
+                if owner.phase == "finished":
+                    owner.phase = "idle"
+                s.part = None
+                up = Pose(s.goal.pos + np.array([0, 0, oc.approach_height]), s.goal.quat)
+                self._go(s, "withdraw", up, t)
+        elif s.phase == "withdraw":
+            if self._move(s, obs, dt) or timed_out:
+                self._go(s, "to_rest", s.rest, t)
         elif s.phase == "carry":
             if self._move(s, obs, dt) or timed_out:
                 s.grip = 0.0
@@ -476,7 +574,8 @@ class SortingOracle(Oracle):
         elif s.phase == "release":
             self._move(s, obs, dt)
             if t - s.since >= oc.release_time:
-                self.placed.add(s.queue.pop(0))
+                s.queue.remove(s.part)
+                self.placed.add(s.part)
                 s.attempts = 0
                 s.part = None
                 self._go(s, "to_rest", s.rest, t)
