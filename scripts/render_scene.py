@@ -50,7 +50,7 @@ def main() -> None:
     for _ in range(args.steps):
         obs, *_ = env.step(env.encode(retarget(device.poll(obs, env.time))))
     p = env.world.p
-    view = p.computeViewMatrixFromYawPitchRoll([0.35, 0.0, 1.0], 1.75, 130, -28, 0, 2)
+    view = p.computeViewMatrixFromYawPitchRoll([0.25, 0.0, 1.12], 1.75, 125, -30, 0, 2)
     proj = p.computeProjectionMatrixFOV(45, args.width / args.height, 0.05, 10)
     _, _, rgba, _, _ = p.getCameraImage(args.width, args.height, view, proj, renderer=p.ER_TINY_RENDERER,
                                         shadow=1, lightDirection=[1.0, 1.5, 3.0])

@@ -36,7 +36,11 @@ Reach = Callable[[str, Pose], bool]
 # How many equivalent grasp axes a part offers over half a turn (a nut across any pair of flats, a gear
 # across any pair of teeth): the oracle picks the one with the most room for the fingers.
 GRASP_SYMMETRY = {"nut": 3, "gear": 8}
-FINGER_THICKNESS = 0.012     # the humanoid's finger pads, for clearance checks (m)
+# Second-choice grasps (part frame point, closing axis, width): a bracket whose upright leg faces a wall is
+# pinched across the leg's 4 mm thickness instead of across its 40 mm width.
+EXTRA_GRASPS = {"bracket": [((-0.0175, 0.0, 0.0205), (1.0, 0.0, 0.0), 0.004)]}
+FINGER_THICKNESS = 0.012     # the humanoid's finger pads along the closing axis, for clearance checks (m)
+FINGER_WIDTH = 0.024         # ... and across it
 MAX_OPENING = 0.11           # full opening between the fingers (m): 2 x the finger joint travel
 
 
@@ -91,6 +95,7 @@ class OracleConfig:
     carry_height: float = field(default=0.13, metadata=check(lo=0.02))
     finger_clearance: float = field(default=0.018, metadata=check(lo=0.0))
     finger_margin: float = field(default=0.015, metadata=check(lo=0.0, hi=0.05))  # opening beyond the part, per side
+    release_height: float = field(default=0.04, metadata=check(lo=0.0))   # TCP above the bin rim when letting go
     grasp_time: float = field(default=0.6, metadata=check(lo=0.05))
     release_time: float = field(default=0.4, metadata=check(lo=0.05))
     position_noise: float = field(default=0.003, metadata=check(lo=0.0, hi=0.02))
@@ -332,28 +337,34 @@ class SortingOracle(Oracle):
         pt = PARTS[kind]
         part = self._part_pose(obs, i)
         r = part.rot
-        point = part.pos + r @ np.asarray(pt.grasp_point)
-        if shift is not None:
-            point[:2] += shift
-        point[2] = max(point[2], self.floor_z + self.oc.finger_clearance)
-        opening = min(pt.grasp_width + 2 * self.oc.finger_margin, self.max_opening)
-        g = r @ np.asarray(pt.grasp_axis)
-        theta0 = math.atan2(g[1], g[0]) + turn
-        order = GRASP_SYMMETRY.get(kind, 1)
-        candidates = sorted(((self._finger_clearance(obs, i, point, theta0 + k * math.pi / order, opening),
-                              theta0 + k * math.pi / order) for k in range(order)), key=lambda c: -c[0])
-        usable = [theta for clear, theta in candidates if clear >= 0.003] or [candidates[0][1]]
         pref = self.oc.preferred_yaw.get(arm, 0.0)
-        for theta in usable:
-            yaws = sorted((theta - math.pi / 2, theta + math.pi / 2),
-                          key=lambda y: abs(math.remainder(y - pref, 2 * math.pi)))
-            for tilt in (0.0, 0.3, -0.3, 0.55, -0.55):
-                for yaw in yaws:
-                    rot = geometry.axis_angle_matrix((0, 0, 1), yaw) @ geometry.axis_angle_matrix((0, 1, 0), tilt)
-                    pose = Pose.from_matrix(point, rot)
-                    above = Pose(point + np.array([0, 0, self.oc.approach_height]), pose.quat)
-                    if self.reach is None or (self.reach(arm, pose) and self.reach(arm, above)):
-                        return pose, opening
+        options = [(pt.grasp_point, pt.grasp_axis, pt.grasp_width)] + EXTRA_GRASPS.get(kind, [])
+        for grasp_point, grasp_axis, width in options:
+            point = part.pos + r @ np.asarray(grasp_point)
+            if shift is not None:
+                point[:2] += shift
+            point[2] = max(point[2], self.floor_z + self.oc.finger_clearance)
+            opening = min(width + 2 * self.oc.finger_margin, self.max_opening)
+            g = r @ np.asarray(grasp_axis)
+            if abs(g[2]) > 0.5:
+                continue  # the part has tipped over: this grasp's closing axis is no longer horizontal
+            theta0 = math.atan2(g[1], g[0]) + turn
+            order = GRASP_SYMMETRY.get(kind, 1)
+            candidates = sorted(((self._finger_clearance(obs, i, point, theta0 + k * math.pi / order, opening),
+                                  theta0 + k * math.pi / order) for k in range(order)), key=lambda c: -c[0])
+            usable = [theta for clear, theta in candidates if clear >= 0.003] or [candidates[0][1]]
+            for theta in usable:
+                yaws = sorted((theta - math.pi / 2, theta + math.pi / 2),
+                              key=lambda y: abs(math.remainder(y - pref, 2 * math.pi)))
+                for tilt in (0.0, 0.3, -0.3, 0.55, -0.55):
+                    for yaw in yaws:
+                        if self._wall_clearance(point, theta, yaw, tilt, opening) < 0.003:
+                            continue
+                        rot = geometry.axis_angle_matrix((0, 0, 1), yaw) @ geometry.axis_angle_matrix((0, 1, 0), tilt)
+                        pose = Pose.from_matrix(point, rot)
+                        above = Pose(point + np.array([0, 0, self.oc.approach_height]), pose.quat)
+                        if self.reach is None or (self.reach(arm, pose) and self.reach(arm, above)):
+                            return pose, opening
         return None
 
     def _relocation(self, arm: str, obs, i: int) -> tuple[np.ndarray, float] | None:
@@ -399,6 +410,27 @@ class SortingOracle(Oracle):
         rot = geometry.axis_angle_matrix((0, 0, 1), turn) @ grasp.rot
         return Pose.from_matrix(grasp.pos + np.array([shift[0], shift[1], dz]), rot)
 
+    def _wall_clearance(self, point: np.ndarray, theta: float, yaw: float, tilt: float, opening: float) -> float:
+        """Smallest gap (m) between the fingers and the tote walls, at fingertip and at rim height: a tilted
+        hand swings its fingers sideways by h * sin(tilt) at height h above the tool centre point."""
+        tote = self.params["tote"]
+        c, s = math.cos(tote["yaw"]), math.sin(tote["yaw"])
+        half = np.array(self.cfg.tote.inner[:2]) / 2
+        axis = np.array([math.cos(theta), math.sin(theta)])
+        hand_x = np.array([math.cos(yaw), math.sin(yaw)])
+        rim_h = self.floor_z + self.cfg.tote.inner[2] - point[2]
+        gap = float("inf")
+        for h in (0.0, max(rim_h, 0.0)):
+            for side in (-1.0, 1.0):
+                centre = point[:2] + side * axis * (opening / 2 + FINGER_THICKNESS / 2) + hand_x * h * math.sin(tilt)
+                for a in (-1.0, 1.0):
+                    for b in (-1.0, 1.0):
+                        corner = centre + a * axis * FINGER_THICKNESS / 2 + b * hand_x * FINGER_WIDTH / 2
+                        d = corner - np.array([tote["x"], tote["y"]])
+                        local = np.array([c * d[0] + s * d[1], -s * d[0] + c * d[1]])
+                        gap = min(gap, float(np.min(half - np.abs(local))))
+        return gap
+
     def _finger_clearance(self, obs, i: int, point: np.ndarray, theta: float, opening: float) -> float:
         """Smallest gap (m) between the open fingertips and the tote walls or another part's footprint."""
         axis = np.array([math.cos(theta), math.sin(theta)])
@@ -435,17 +467,27 @@ class SortingOracle(Oracle):
         return True
 
     def _bin_pose(self, arm: str, kind: str, obs) -> Pose:
-        """Above the emptiest quadrant of the bin (so a third gear does not land on the first two)."""
+        """Above the emptiest reachable spot of the bin (so a third gear does not land on the first two),
+        with a hand orientation the arm can hold both there and lowered to the release height."""
         spot = self.params["bins"][kind]
         centre = np.array([spot["x"], spot["y"]])
-        q = self.cfg.bins.inner[0] / 4
+        q = self.cfg.bins.inner[0] / 5
         inside = [self._part_pose(obs, j).pos[:2] for j in self.placed if self.kinds[j] == kind]
-        options = [centre + np.array([dx, dy]) * q for dx in (-1, 1) for dy in (-1, 1)]
-        best = max(options, key=lambda o: min((float(np.linalg.norm(o - p)) for p in inside), default=0.0)) \
-            if inside else centre
-        z = self.params["bench"]["height"] + self.cfg.bins.wall + self.cfg.bins.inner[2] + self.oc.carry_height
-        pos = np.array([best[0], best[1], z]) + self._noise(self.oc.position_noise * 3)
-        return Pose(pos, geometry.yaw_quat(self.oc.preferred_yaw.get(arm, 0.0)))
+        options = [centre] + [centre + np.array([dx, dy]) * q for dx in (-1, 1) for dy in (-1, 1)]
+        if inside:
+            options.sort(key=lambda o: -min(float(np.linalg.norm(o - p)) for p in inside))
+        rim = self.params["bench"]["height"] + self.cfg.bins.wall + self.cfg.bins.inner[2]
+        noise = self._noise(self.oc.position_noise * 3)
+        pref = self.oc.preferred_yaw.get(arm, 0.0)
+        for xy in options:
+            for yaw in (pref, pref - math.pi / 2, pref + math.pi / 2, pref + math.pi):
+                for tilt in (0.0, 0.3, -0.3):
+                    rot = geometry.axis_angle_matrix((0, 0, 1), yaw) @ geometry.axis_angle_matrix((0, 1, 0), tilt)
+                    high = Pose.from_matrix(np.array([xy[0], xy[1], rim + self.oc.carry_height]) + noise, rot)
+                    low = Pose(np.array([high.pos[0], high.pos[1], rim + self.oc.release_height]), high.quat)
+                    if self.reach is None or (self.reach(arm, high) and self.reach(arm, low)):
+                        return high
+        return Pose(np.array([centre[0], centre[1], rim + self.oc.carry_height]) + noise, geometry.yaw_quat(pref))
 
     def _move(self, s: _ArmScript, obs, dt: float) -> bool:
         """Advance the hand target toward the goal; True once target and measured hand have arrived."""
@@ -568,6 +610,11 @@ class SortingOracle(Oracle):
             if self._move(s, obs, dt) or timed_out:
                 self._go(s, "to_rest", s.rest, t)
         elif s.phase == "carry":
+            if self._move(s, obs, dt) or timed_out:
+                rim = self.params["bench"]["height"] + self.cfg.bins.wall + self.cfg.bins.inner[2]
+                low = Pose(np.array([s.goal.pos[0], s.goal.pos[1], rim + oc.release_height]), s.goal.quat)
+                self._go(s, "lower", low, t)
+        elif s.phase == "lower":
             if self._move(s, obs, dt) or timed_out:
                 s.grip = 0.0
                 self._go(s, "release", s.goal, t)

@@ -47,3 +47,29 @@ def test_bad_yaml_file_names_file_and_key(tmp_path):
 def test_unknown_scene_lists_valid_names():
     with pytest.raises(UnknownNameError, match="parts_sorting"):
         SCENES.get("kitchen_nope")
+
+
+def test_robot_yaml_with_unknown_joint_names_the_file(tmp_path):
+    import shutil
+
+    from robotschool.paths import configs_dir
+    from robotschool.robots.base import Robot
+    from robotschool.robots.spec import load_spec
+
+    src = configs_dir() / "robots"
+    shutil.copy(src / "humanoid.urdf", tmp_path / "humanoid.urdf")
+    text = (src / "humanoid.yaml").read_text().replace("left_elbow,", "left_elbw,")
+    bad = tmp_path / "bad_robot.yaml"
+    bad.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        Robot(load_spec(bad))
+    assert "bad_robot.yaml" in str(err.value) and "left_elbw" in str(err.value)
+
+
+def test_robot_yaml_requires_both_arms(tmp_path):
+    from robotschool.robots.spec import load_spec
+
+    bad = tmp_path / "one_arm.yaml"
+    bad.write_text("name: x\nurdf: pybullet_data:kuka_iiwa/model.urdf\nbase_link: lbr_iiwa_link_0\narms: {}\n")
+    with pytest.raises(ConfigError, match="exactly the arms 'left' and 'right'"):
+        load_spec(bad)
