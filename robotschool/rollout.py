@@ -70,8 +70,8 @@ def run_episode(env: RobotEnv, device: Device, record: bool = True, max_steps: i
         action = env.encode(retarget(cmd))
         if recorder is not None:
             state = env.world.get_state()
-            q_all = env.robot.joint_states()[0]
-            tcp_now = {arm: env.robot.tcp_pose(arm, q_all) for arm in ARMS}
+            tcp_now = {arm: Pose(obs[schema.OBS_EEF_POS.format(arm=arm)], obs[schema.OBS_EEF_QUAT.format(arm=arm)])
+                       for arm in ARMS}
         next_obs, reward, done, info = env.step(action)
         if recorder is not None:
             recorder.add(obs, state, action, action_dict(info["command"], info["targets"], tcp_now), reward,

@@ -7,7 +7,9 @@ For each configuration (no camera; head + both wrist cameras) it runs whole scri
 real pipeline (oracle -> retarget -> IK -> physics -> observation -> recorder) and measures, in the same run:
 - physics: the wall time spent inside stepSimulation (the bare cost of the physics the pipeline drives),
 - full: the wall time of whole control ticks (everything, recording included),
-- the ratio full / physics (goal <= 1.15 without cameras),
+- the ratio pipeline / physics, where the pipeline is the whole tick minus the scripted operator's own
+  thinking (device.poll): retargeting, IK, motors, physics, observation, evaluation and recording
+  (goal <= 1.15 without cameras); and the all-in ratio with the operator included,
 - physics steps/s, control ticks/s, and the real-time factor (simulated seconds per wall second).
 It also times bare stepping of the static scene (robot holding still) for reference. Episodes alternate
 between configurations so machine noise hits both alike.
@@ -15,7 +17,6 @@ between configurations so machine noise hits both alike.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 from robotschool.devices.scripted import ScriptedDevice
@@ -23,30 +24,38 @@ from robotschool.env import RobotEnv
 from robotschool.rollout import run_episode
 
 
-class _TimedStep:
-    """Wraps World.step to accumulate the time spent in physics."""
+class _Timed:
+    """Wraps a bound method to accumulate the wall time spent in it."""
 
-    def __init__(self, world):
-        self.inner = world.step
+    def __init__(self, owner, name: str):
+        self.owner, self.name = owner, name
+        self.inner = getattr(owner, name)
         self.seconds = 0.0
-        world.step = self
+        setattr(owner, name, self)
 
-    def __call__(self, n: int = 1) -> None:
+    def __call__(self, *args, **kwargs):
         t = time.perf_counter()
-        self.inner(n)
-        self.seconds += time.perf_counter() - t
+        try:
+            return self.inner(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+    def remove(self) -> None:
+        setattr(self.owner, self.name, self.inner)
 
 
 def run(env: RobotEnv, seed) -> dict:
     env.reset(seed=seed)
-    timer = _TimedStep(env.world)
+    device = ScriptedDevice(env.make_oracle())
+    physics = _Timed(env.world, "step")
+    operator = _Timed(device, "poll")
     t0 = time.perf_counter()
-    result = run_episode(env, ScriptedDevice(env.make_oracle()), record=True)
+    result = run_episode(env, device, record=True)
     wall = time.perf_counter() - t0
-    env.world.step = timer.inner
+    physics.remove()
     ticks = result.steps
-    return {"wall": wall, "physics": timer.seconds, "ticks": ticks, "sim": ticks * env.control_dt,
-            "physics_steps": ticks * env.substeps, "success": result.success}
+    return {"wall": wall, "physics": physics.seconds, "device": operator.seconds, "ticks": ticks,
+            "sim": ticks * env.control_dt, "physics_steps": ticks * env.substeps, "success": result.success}
 
 
 def main() -> None:
@@ -74,15 +83,16 @@ def main() -> None:
     print(f"parts_sorting {' '.join(args.overrides)}; {args.episodes} episodes per configuration, "
           f"{env.substeps} physics steps per control tick")
     print(f"static scene, bare stepSimulation: {static:,.0f} physics steps/s")
-    print(f"{'configuration':22s} {'physics st/s':>12s} {'ticks/s':>8s} {'full/physics':>12s} {'RTF':>6s} {'success':>8s}")
+    print(f"{'configuration':22s} {'physics st/s':>12s} {'ticks/s':>8s} {'pipeline/phys':>13s} {'all-in/phys':>11s} "
+          f"{'RTF':>6s} {'success':>8s}")
     for name, rows in results.items():
         phys = sum(r["physics"] for r in rows)
         wall = sum(r["wall"] for r in rows)
         steps = sum(r["physics_steps"] for r in rows)
         ticks = sum(r["ticks"] for r in rows)
         sim = sum(r["sim"] for r in rows)
-        ratios = [r["wall"] / r["physics"] for r in rows]
-        print(f"{name:22s} {steps / phys:12,.0f} {ticks / wall:8.1f} {statistics.median(ratios):12.3f} "
+        pipeline = sum(r["wall"] - r["device"] for r in rows) / phys
+        print(f"{name:22s} {steps / phys:12,.0f} {ticks / wall:8.1f} {pipeline:13.3f} {wall / phys:11.3f} "
               f"{sim / wall:6.2f} {sum(r['success'] for r in rows):4d}/{len(rows)}")
     for env in configs.values():
         env.close()

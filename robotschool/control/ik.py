@@ -84,7 +84,9 @@ class ArmIK:
                 dq[blocked] = 0.0
             if posture and s.posture_gain > 0:  # drift toward the rest posture inside the task null space
                 j = jac * ~blocked if blocked.any() else jac
-                null = np.eye(len(q)) - np.linalg.pinv(j, rcond=1e-4) @ j
+                # J+ = J^T (J J^T + eps I)^-1: a 6x6 solve, cheaper than an SVD-based pinv in the hot loop
+                j_pinv = j.T @ np.linalg.solve(j @ j.T + 1e-6 * np.eye(6), np.eye(6))
+                null = np.eye(len(q)) - j_pinv @ j
                 dq = dq + null @ (s.posture_gain * (self.rest_q - q))
             q_new = np.clip(q + dq, self.lower, self.upper)
             trial = q_chain.copy()

@@ -106,6 +106,9 @@ class KinematicChain:
         self._k = [np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]]) for a in self._axis]
         self._k2 = [k @ k for k in self._k]
         self._prism_mask = np.array(self._prismatic, dtype=bool)
+        self._pre_axis = [pr @ a for (_, pr), a in zip(self._pre, self._axis)]
+        self._pre_k = [pr @ k for (_, pr), k in zip(self._pre, self._k)]
+        self._pre_k2 = [pr @ k2 for (_, pr), k2 in zip(self._pre, self._k2)]
         self.lower = np.array(lower)
         self.upper = np.array(upper)
         self.n = len(self.joint_names)
@@ -128,16 +131,16 @@ class KinematicChain:
         p, r = np.zeros(3), np.eye(3)
         origins = np.empty((self.n, 3))
         axes = np.empty((self.n, 3))
-        for i, ((pp, pr), axis, k, k2, prism, qi) in enumerate(
-                zip(self._pre, self._axis, self._k, self._k2, self._prismatic, q)):
+        for i, ((pp, pr), pa, prk, prk2, prism, qi) in enumerate(
+                zip(self._pre, self._pre_axis, self._pre_k, self._pre_k2, self._prismatic, q)):
             p = p + r @ pp
-            r = r @ pr
             origins[i] = p
-            axes[i] = r @ axis
+            axes[i] = r @ pa
             if prism:
-                p = p + r @ (axis * qi)
-            else:
-                r = r @ (_EYE + math.sin(qi) * k + (1.0 - math.cos(qi)) * k2)
+                p = p + axes[i] * qi
+                r = r @ pr
+            else:  # r @ pr @ R(q), with pr folded into the Rodrigues terms ahead of time
+                r = r @ (pr + math.sin(qi) * prk + (1.0 - math.cos(qi)) * prk2)
         pp, pr = self._post
         tip_p, tip_r = p + r @ pp, r @ pr
         d = tip_p - origins
