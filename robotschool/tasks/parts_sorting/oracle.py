@@ -1,34 +1,22 @@
-"""parts_sorting: sort mixed auto parts from a tote into one labelled bin per part type.
+"""Scripted operator of parts_sorting: two arms, one shared tote, grasps chosen like a careful person.
 
-Description:
-    A humanoid stands at a standing-height workbench. A tote in front of it holds bolts, nuts, gears and
-    brackets lying in random poses; one labelled bin per part type stands on each side of the tote. The
-    operator picks every part and drops it into its type's bin, both arms working (each arm serves the bins
-    on its side; only one hand is inside the tote at a time).
-Randomisation (scenes/parts_sorting.yaml):
-    bench position and height; tote position and yaw; number of parts (`parts.count`) and their types (every
-    type appears before any repeats), positions (non-overlapping, with finger clearance) and yaws; per-part
-    mass (scale on the steel mass) and friction; bin positions.
-Success:
-    every part rests (speed below success.settle_speed) inside the bin of its type: within the bin's inner
-    footprint and below its rim.
+Each arm serves the bins on its side and runs a small pick-and-place state machine, moving its hand target
+at a bounded speed (drawn per episode). Only one hand is inside the tote at a time. The operator sees only
+observations (part poses, hand poses) plus the layout it was told (scene parameters), and asks the robot's
+kinematics whether a hand pose is reachable before committing to it.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from robotschool import geometry
-from robotschool.config import check
 from robotschool.recording import schema
-from robotschool.registry import SCENES
-from robotschool.sim import assets
 from robotschool.sim.parts import PARTS
-from robotschool.sim.world import World
-from robotschool.tasks.base import Oracle, SceneConfig, Task
+from robotschool.tasks.base import Oracle
+from robotschool.tasks.parts_sorting.task import PartsSortingConfig, _u
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
 Reach = Callable[[str, Pose], bool]
@@ -42,228 +30,6 @@ EXTRA_GRASPS = {"bracket": [((-0.0175, 0.0, 0.0205), (1.0, 0.0, 0.0), 0.004)]}
 FINGER_THICKNESS = 0.012     # the humanoid's finger pads along the closing axis, for clearance checks (m)
 FINGER_WIDTH = 0.024         # ... and across it
 MAX_OPENING = 0.11           # full opening between the fingers (m): 2 x the finger joint travel
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    size: tuple[float, float] = (0.7, 1.4)
-    height: float = field(default=0.98, metadata=check(lo=0.5, hi=1.3))
-    center_x: float = 0.53
-    jitter: tuple[float, float, float] = (0.015, 0.015, 0.01)
-
-
-@dataclass(frozen=True)
-class ToteConfig:
-    inner: tuple[float, float, float] = (0.24, 0.36, 0.05)
-    wall: float = field(default=0.006, metadata=check(lo=0.002, hi=0.05))
-    center: tuple[float, float] = (0.375, 0.0)
-    jitter: tuple[float, float] = (0.015, 0.02)
-    yaw_jitter: float = field(default=0.06, metadata=check(lo=0.0, hi=0.5))
-    rgba: tuple[float, float, float, float] = (0.15, 0.35, 0.65, 1.0)
-
-
-@dataclass(frozen=True)
-class PartsConfig:
-    count: int = field(default=6, metadata=check(lo=1, hi=12))
-    types: list[str] = field(default_factory=lambda: ["bolt", "nut", "gear", "bracket"],
-                             metadata=check(choices=tuple(PARTS)))
-    mass_scale: tuple[float, float] = (0.85, 1.15)
-    friction: tuple[float, float] = (0.5, 0.9)
-    clearance: float = field(default=0.025, metadata=check(lo=0.0, hi=0.2))
-    wall_margin: float = field(default=0.012, metadata=check(lo=0.0, hi=0.1))
-
-
-@dataclass(frozen=True)
-class BinSpot:
-    center: tuple[float, float]
-    rgba: tuple[float, float, float, float] = (0.8, 0.8, 0.8, 1.0)
-
-
-@dataclass(frozen=True)
-class BinsConfig:
-    inner: tuple[float, float, float] = (0.15, 0.15, 0.08)
-    wall: float = field(default=0.006, metadata=check(lo=0.002, hi=0.05))
-    jitter: tuple[float, float] = (0.01, 0.01)
-    layout: dict[str, BinSpot] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class OracleConfig:
-    speed: tuple[float, float] = (0.30, 0.45)
-    turn_speed: float = field(default=2.5, metadata=check(lo=0.1))
-    approach_height: float = field(default=0.09, metadata=check(lo=0.02))
-    carry_height: float = field(default=0.13, metadata=check(lo=0.02))
-    finger_clearance: float = field(default=0.018, metadata=check(lo=0.0))
-    finger_margin: float = field(default=0.015, metadata=check(lo=0.0, hi=0.05))  # opening beyond the part, per side
-    release_height: float = field(default=0.04, metadata=check(lo=0.0))   # TCP above the bin rim when letting go
-    grasp_time: float = field(default=0.6, metadata=check(lo=0.05))
-    release_time: float = field(default=0.4, metadata=check(lo=0.05))
-    position_noise: float = field(default=0.003, metadata=check(lo=0.0, hi=0.02))
-    yaw_noise: float = field(default=0.05, metadata=check(lo=0.0, hi=0.3))
-    waypoint_timeout: float = field(default=4.0, metadata=check(lo=0.5))
-    retries: int = field(default=2, metadata=check(lo=0, hi=10))
-    rest: dict[str, tuple[float, float, float]] = field(default_factory=dict)
-    preferred_yaw: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SuccessConfig:
-    settle_speed: float = field(default=0.05, metadata=check(lo=0.0))
-
-
-@dataclass(frozen=True)
-class PartsSortingConfig(SceneConfig):
-    bench: BenchConfig = field(default_factory=BenchConfig)
-    tote: ToteConfig = field(default_factory=ToteConfig)
-    parts: PartsConfig = field(default_factory=PartsConfig)
-    bins: BinsConfig = field(default_factory=BinsConfig)
-    oracle: OracleConfig = field(default_factory=OracleConfig)
-    success: SuccessConfig = field(default_factory=SuccessConfig)
-
-
-def _rot2(a: float) -> np.ndarray:
-    return np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
-
-
-def footprint_rect(kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Centre offset and half extents (part frame, metres) of a part's footprint when it lies at rest."""
-    pt = PARTS[kind]
-    pts = np.concatenate([q.points() for q in pt.prims]) @ geometry.quat_to_matrix(pt.rest_quat).T
-    lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
-    return (lo + hi) / 2, (hi - lo) / 2
-
-
-def _separated(ca, ya, ha, cb, yb, hb, gap: float) -> bool:
-    """2-D separating-axis test: are two oriented rectangles at least `gap` apart along some axis?"""
-    ra, rb = _rot2(ya), _rot2(yb)
-    d = cb - ca
-    for axis in (ra[:, 0], ra[:, 1], rb[:, 0], rb[:, 1]):
-        pa = abs(ra[:, 0] @ axis) * ha[0] + abs(ra[:, 1] @ axis) * ha[1]
-        pb = abs(rb[:, 0] @ axis) * hb[0] + abs(rb[:, 1] @ axis) * hb[1]
-        if abs(d @ axis) >= pa + pb + gap:
-            return True
-    return False
-
-
-def _u(rng: np.random.Generator, lo_hi) -> float:
-    lo, hi = lo_hi
-    return float(rng.uniform(lo, hi))
-
-
-@SCENES.register("parts_sorting")
-class PartsSorting(Task):
-    config_cls = PartsSortingConfig
-
-    def __init__(self, config: PartsSortingConfig):
-        super().__init__(config)
-        missing = [t for t in config.parts.types if t not in config.bins.layout]
-        if missing:
-            from robotschool.errors import ConfigError
-            raise ConfigError(f"parts_sorting: key 'bins.layout': no bin for part type {missing[0]!r}")
-        self.bin_bodies: dict[str, int] = {}
-
-    # -- randomisation -------------------------------------------------------------------------------------
-    def sample_params(self, rng: np.random.Generator) -> dict[str, Any]:
-        c: PartsSortingConfig = self.config
-        jx, jy, jz = c.bench.jitter
-        bench = {"x": c.bench.center_x + _u(rng, (-jx, jx)), "y": _u(rng, (-jy, jy)),
-                 "height": c.bench.height + _u(rng, (-jz, jz))}
-        tote = {"x": c.tote.center[0] + _u(rng, (-c.tote.jitter[0], c.tote.jitter[0])),
-                "y": c.tote.center[1] + _u(rng, (-c.tote.jitter[1], c.tote.jitter[1])),
-                "yaw": _u(rng, (-c.tote.yaw_jitter, c.tote.yaw_jitter))}
-        types = list(c.parts.types)
-        order = [types[i] for i in rng.permutation(len(types))]
-        kinds = [order[i] if i < len(order) else order[int(rng.integers(len(order)))] for i in range(c.parts.count)]
-        parts = self._place_parts(rng, kinds, tote)
-        bins = {}
-        for t in sorted(set(kinds)):
-            cx, cy = c.bins.layout[t].center
-            bins[t] = {"x": cx + _u(rng, (-c.bins.jitter[0], c.bins.jitter[0])),
-                       "y": cy + _u(rng, (-c.bins.jitter[1], c.bins.jitter[1]))}
-        return {"bench": bench, "tote": tote, "parts": parts, "bins": bins}
-
-    def _place_parts(self, rng, kinds: list[str], tote: dict) -> list[dict]:
-        """Non-overlapping poses by rejection sampling of oriented footprint rectangles (a long bolt packs
-        like a bolt, not like a disc); a layout that gets stuck is restarted whole, and a rare crowded draw
-        (e.g. three gears) is packed with half the clearance rather than refused."""
-        c: PartsSortingConfig = self.config
-        half_inner = np.array(c.tote.inner[:2]) / 2 - c.parts.wall_margin
-        for attempt in range(400):
-            clearance = c.parts.clearance * (0.5 ** (attempt // 100))
-            placed: list[dict] = []
-            rects: list[tuple[np.ndarray, float, np.ndarray]] = []
-            for kind in kinds:
-                offset, half = footprint_rect(kind)
-                for _ in range(300):
-                    yaw = float(rng.uniform(-math.pi, math.pi))
-                    rot = _rot2(yaw)
-                    centre = rng.uniform(-half_inner, half_inner)
-                    origin = centre - rot @ offset          # part origin such that the rectangle is centred
-                    corners = centre + (rot @ (np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]]) * half).T).T
-                    if np.any(np.abs(corners) > half_inner):
-                        continue
-                    if all(_separated(centre, yaw, half, oc, oy, oh, clearance) for oc, oy, oh in rects):
-                        break
-                else:
-                    break
-                rects.append((centre, yaw, half))
-                placed.append({"type": kind, "lx": float(origin[0]), "ly": float(origin[1]), "yaw": yaw,
-                               "mass": PARTS[kind].default_mass * _u(rng, c.parts.mass_scale),
-                               "friction": _u(rng, c.parts.friction)})
-            if len(placed) == len(kinds):
-                return placed
-        from robotschool.errors import ConfigError
-        raise ConfigError(f"parts_sorting: {len(kinds)} parts do not fit in the tote; lower parts.count, "
-                          f"parts.clearance or parts.wall_margin")
-
-    # -- scene ---------------------------------------------------------------------------------------------
-    def tote_floor_z(self, params) -> float:
-        return params["bench"]["height"] + self.config.tote.wall
-
-    def build(self, world: World, params: dict[str, Any]) -> None:
-        c: PartsSortingConfig = self.config
-        p = world.p
-        b = params["bench"]
-        assets.table(p, c.bench.size, b["height"], (b["x"], b["y"]), 0.0, (0.55, 0.45, 0.35, 1.0))
-        t = params["tote"]
-        assets.open_box(p, c.tote.inner, c.tote.wall, (t["x"], t["y"], b["height"]), t["yaw"], c.tote.rgba)
-        self.bin_bodies = {}
-        for kind, spot in params["bins"].items():
-            pos = (spot["x"], spot["y"], b["height"])
-            self.bin_bodies[kind] = assets.open_box(p, c.bins.inner, c.bins.wall, pos, 0.0, (0.35, 0.36, 0.38, 1.0))
-            assets.label_plate(p, pos, 0.0, c.bins.inner, c.bins.wall, c.bins.layout[kind].rgba)
-        floor = self.tote_floor_z(params)
-        cy, sy = math.cos(t["yaw"]), math.sin(t["yaw"])
-        self.object_bodies = []
-        for part in params["parts"]:
-            pt = PARTS[part["type"]]
-            x = t["x"] + cy * part["lx"] - sy * part["ly"]
-            y = t["y"] + sy * part["lx"] + cy * part["ly"]
-            quat = geometry.quat_multiply(geometry.yaw_quat(part["yaw"] + t["yaw"]), pt.rest_quat)
-            body = pt.build(p, (x, y, floor + pt.rest_height + 0.001), quat, part["mass"], pt.default_rgba,
-                            part["friction"])
-            self.object_bodies.append(body)
-        self._params = params
-
-    # -- success -------------------------------------------------------------------------------------------
-    def part_in_bin(self, world: World, body: int, kind: str) -> bool:
-        c: PartsSortingConfig = self.config
-        spot = self._params["bins"][kind]
-        floor = self._params["bench"]["height"] + c.bins.wall
-        pos, _ = world.p.getBasePositionAndOrientation(body)
-        lin, _ = world.p.getBaseVelocity(body)
-        hx, hy, hz = c.bins.inner[0] / 2, c.bins.inner[1] / 2, c.bins.inner[2]
-        inside = abs(pos[0] - spot["x"]) < hx and abs(pos[1] - spot["y"]) < hy and floor - 0.01 < pos[2] < floor + hz
-        return inside and float(np.linalg.norm(lin)) < c.success.settle_speed
-
-    def evaluate(self, world: World) -> dict[str, Any]:
-        kinds = [q["type"] for q in self._params["parts"]]
-        sorted_ok = [self.part_in_bin(world, b, k) for b, k in zip(self.object_bodies, kinds)]
-        n = len(sorted_ok)
-        return {"success": all(sorted_ok), "progress": sum(sorted_ok) / n if n else 1.0, "parts_sorted": sum(sorted_ok)}
-
-    def make_oracle(self, params: dict[str, Any], rng: np.random.Generator, reach: Reach | None = None) -> Oracle:
-        return SortingOracle(self.config, params, rng, self.tote_floor_z(params), reach)
 
 
 class _ArmScript:
