@@ -1,6 +1,6 @@
 """robotschool: humanoid teleoperation data in PyBullet.
 
-Public API: `make(scene, ...)` -> RobotEnv, `list_scenes()`, `__version__`.
+Public API: `make(scene, ...)` -> RobotEnv, `list_scenes()`, `DemoDataset` (training loader), `__version__`.
 """
 from __future__ import annotations
 
@@ -20,4 +20,13 @@ def list_scenes() -> list[str]:
     return SCENES.names()
 
 
-__all__ = ["make", "list_scenes", "__version__"]
+def __getattr__(name: str):
+    # loaded on first use, so `import robotschool` stays light (no h5py/pybullet import)
+    if name == "DemoDataset":
+        from robotschool.data import DemoDataset
+
+        return DemoDataset
+    raise AttributeError(f"module 'robotschool' has no attribute {name!r}")
+
+
+__all__ = ["make", "list_scenes", "DemoDataset", "__version__"]

@@ -218,6 +218,9 @@ class PartsSorting(Task):
             pos = (spot["x"], spot["y"], b["height"])
             self.bin_bodies[kind] = assets.open_box(p, c.bins.inner, c.bins.wall, pos, 0.0, (0.35, 0.36, 0.38, 1.0))
             assets.label_plate(p, pos, 0.0, c.bins.inner, c.bins.wall, c.bins.layout[kind].rgba)
+            if world.gui:  # the plate is what cameras see; a person at the window also gets the name
+                p.addUserDebugText(kind, [spot["x"] - 0.04, spot["y"], b["height"] + c.bins.inner[2] + 0.06],
+                                   textColorRGB=list(c.bins.layout[kind].rgba[:3]), textSize=1.3)
         floor = self.tote_floor_z(params)
         cy, sy = math.cos(t["yaw"]), math.sin(t["yaw"])
         self.object_bodies = []
