@@ -6,13 +6,23 @@ Usage:
     robotschool generate [--scene parts_sorting] [--episodes 2] [--out data/<scene>.hdf5] [--seed 0]
                          [--robot NAME] [--cameras head,left_wrist] [--camera-size 128] [--depth]
                          [--set key=value ...] [--overwrite | --resume] [--keep-failed] [--max-attempts N]
+                         [--workers K] [--verify]
         Run the scene's scripted operator until --episodes successful episodes are recorded, then print a
-        summary. Attempt i uses seed [--seed, i]; --resume continues an interrupted file.
+        summary. Attempt i uses seed [--seed, i]; --resume continues an interrupted file. --workers runs
+        attempts in K processes (same file as 1 worker); --verify replays each kept demo and stores
+        replay_ok / replay_max_state_error on it.
     robotschool info FILE
         Demos, steps, success rate, the first demo's datasets (shape, dtype) and the masks.
     robotschool replay FILE --demo K
         Rebuild demo K's scene from the file, replay its actions, compare every simulator state.
         Exit status 0 if every state is bit-identical and the success flag matches, else 1.
+    robotschool stats FILE                      normalisation statistics into /stats (DemoDataset(normalize=True))
+    robotschool validate FILE                   schema, NaN/inf, lengths, action range, masks; exit 1 on problems
+    robotschool split FILE [--valid 0.1] [--seed 0]
+    robotschool merge A B ... --out C [--overwrite]
+    robotschool filter FILE --out F [--success | --failed] [--set 'bench.height>0.97' ...]
+    robotschool video FILE --demo K --out demo.gif|demo.mp4|frames/ [--camera head] [--fps 20]
+    robotschool rerender FILE --out F --cameras head,left_wrist [--size 128] [--depth] [--workers K]
 
 Exit status: 0 success, 1 replay mismatch, 2 bad input (one line on stderr: `robotschool: error: ...`),
 130 interrupted (episodes already recorded stay in the file; continue with --resume).
@@ -110,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also store failed attempts (success=False, listed in mask/failed)")
     g.add_argument("--max-attempts", type=_positive_int, default=None, metavar="N",
                    help="try at most N attempt indices (default 5 * episodes + 10)")
+    g.add_argument("--workers", type=_positive_int, default=1, metavar="K",
+                   help="run attempts in K processes; the file is identical to 1 worker's (default 1)")
+    g.add_argument("--verify", action="store_true",
+                   help="replay every kept demo right after recording it and store the demo attrs replay_ok "
+                        "and replay_max_state_error")
 
     i = sub.add_parser("info", help="summarise a dataset file")
     i.add_argument("file", type=Path)
@@ -117,6 +132,40 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("replay", help="replay a demo's actions and check the states match exactly")
     r.add_argument("file", type=Path)
     r.add_argument("--demo", required=True, help="demo index (0) or name (demo_0)")
+    st = sub.add_parser("stats", help="(re)compute normalisation statistics and store them in the file")
+    st.add_argument("file")
+    v = sub.add_parser("validate", help="check a dataset: schema, NaN/inf, lengths, action range, masks")
+    v.add_argument("file")
+    sp = sub.add_parser("split", help="write mask/train and mask/valid")
+    sp.add_argument("file")
+    sp.add_argument("--valid", type=float, default=0.1, help="fraction of demos for validation (default 0.1)")
+    sp.add_argument("--seed", type=int, default=0)
+    m = sub.add_parser("merge", help="merge dataset files of the same scene into a new file")
+    m.add_argument("inputs", nargs="+")
+    m.add_argument("--out", required=True)
+    m.add_argument("--overwrite", action="store_true")
+    fl = sub.add_parser("filter", help="copy the demos that match conditions into a new file")
+    fl.add_argument("file")
+    fl.add_argument("--out", required=True)
+    fl.add_argument("--success", action="store_true", help="keep successful demos only")
+    fl.add_argument("--failed", action="store_true", help="keep failed demos only")
+    fl.add_argument("--set", dest="conditions", action="append", default=[], metavar="PARAM<OP>VALUE",
+                    help="scene_params condition, e.g. --set 'bench.height>0.97' (repeatable)")
+    fl.add_argument("--overwrite", action="store_true")
+    vd = sub.add_parser("video", help="write a demo as .gif/.mp4 (or PNG frames into a folder ending in /)")
+    vd.add_argument("file")
+    vd.add_argument("--demo", required=True)
+    vd.add_argument("--out", required=True)
+    vd.add_argument("--camera", default=None, help="camera to show (default: the first stored, else head)")
+    vd.add_argument("--fps", type=_positive_int, default=20)
+    rr = sub.add_parser("rerender", help="rebuild image observations from the stored states")
+    rr.add_argument("file")
+    rr.add_argument("--out", required=True)
+    rr.add_argument("--cameras", type=_camera_list, required=True)
+    rr.add_argument("--size", type=_positive_int, default=128)
+    rr.add_argument("--depth", action="store_true")
+    rr.add_argument("--workers", type=_positive_int, default=1)
+    rr.add_argument("--overwrite", action="store_true")
     return parser
 
 
@@ -145,7 +194,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         s = generate(args.scene, args.episodes, out, seed=args.seed, robot=args.robot, overrides=args.overrides,
                      cameras=args.cameras, camera_size=args.camera_size, depth=args.depth,
                      overwrite=args.overwrite, resume=args.resume, keep_failed=args.keep_failed,
-                     max_attempts=args.max_attempts, progress=True, create_parent=args.out is None)
+                     max_attempts=args.max_attempts, progress=True, create_parent=args.out is None,
+                     workers=args.workers, verify=args.verify)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; the episodes recorded so far are in {out}; continue with --resume",
               file=sys.stderr)
@@ -156,6 +206,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     print(f"attempts:     {s.attempts} ({s.failures} failed)")
     print(f"success rate: {rate}")
     print(f"steps:        {s.steps} simulated, {s.recorded_steps} recorded")
+    if args.verify:
+        ok_rate = f"{s.replay_ok / s.verified:.0%}" if s.verified else "n/a"
+        print(f"replay ok:    {s.replay_ok} of {s.verified} ({ok_rate})")
+    print(f"workers:      {s.workers}" + (f" ({s.discarded} extra attempts discarded)" if s.discarded else ""))
+    eph = "n/a" if math.isnan(s.episodes_per_hour) else f"{s.episodes_per_hour:.0f}"
+    print(f"episodes/h:   {eph}")
     print(f"file size:    {_size(s.file_size)}")
     print(f"seconds:      {s.seconds:.1f}")
     print(f"path:         {s.path}")
@@ -214,7 +270,75 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK if r.states_match and r.success_match else EXIT_MISMATCH
 
 
-COMMANDS = {"list": cmd_list, "generate": cmd_generate, "info": cmd_info, "replay": cmd_replay}
+def cmd_stats(args: argparse.Namespace) -> int:
+    from robotschool.data.stats import write_stats
+
+    stats = write_stats(args.file)
+    print(f"wrote statistics of {len(stats)} keys into {args.file} (/stats)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from robotschool.tools import validate
+
+    report = validate(args.file)
+    print(report)
+    return 0 if report.ok else 1
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from robotschool.tools import split
+
+    if not 0.0 <= args.valid <= 1.0:
+        raise RobotschoolError(f"--valid {args.valid}: use a fraction between 0 and 1")
+    r = split(args.file, valid=args.valid, seed=args.seed)
+    print(f"{r.path}: {len(r.train)} train, {len(r.valid)} valid")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from robotschool.tools import merge
+
+    r = merge(args.inputs, args.out, overwrite=args.overwrite)
+    print(f"wrote {r.num_demos} demos to {r.out}")
+    for note in r.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def cmd_filter(args: argparse.Namespace) -> int:
+    from robotschool.tools import filter_demos
+
+    if args.success and args.failed:
+        raise RobotschoolError("pass --success or --failed, not both")
+    success = True if args.success else (False if args.failed else None)
+    r = filter_demos(args.file, args.out, success=success, param_conditions=args.conditions,
+                     overwrite=args.overwrite)
+    print(f"kept {len(r.kept)} demos, dropped {r.dropped}: {r.out}")
+    return 0
+
+
+def cmd_video(args: argparse.Namespace) -> int:
+    from robotschool.tools import video
+
+    r = video(args.file, args.demo, args.out, camera=args.camera, fps=args.fps)
+    how = "re-rendered from states" if r.rendered else "from stored images"
+    print(f"wrote {r.frames} frames of {r.camera} ({how}) to {r.out}")
+    return 0
+
+
+def cmd_rerender(args: argparse.Namespace) -> int:
+    from robotschool.tools import rerender
+
+    r = rerender(args.file, args.out, args.cameras, args.size, workers=args.workers, depth=args.depth,
+                 overwrite=args.overwrite)
+    print(f"wrote {r.num_demos} demos with {','.join(r.cameras)} at {r.size} px to {r.out}")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "generate": cmd_generate, "info": cmd_info, "replay": cmd_replay,
+            "stats": cmd_stats, "validate": cmd_validate, "split": cmd_split, "merge": cmd_merge,
+            "filter": cmd_filter, "video": cmd_video, "rerender": cmd_rerender}
 
 
 def _size(n: int) -> str:
@@ -245,7 +369,7 @@ def _import_pybullet_quietly() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command != "info":
+        if args.command not in ("info", "validate", "split", "stats", "merge", "filter"):
             _import_pybullet_quietly()
         return COMMANDS[args.command](args)
     except RobotschoolError as e:

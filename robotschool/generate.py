@@ -11,15 +11,36 @@ Episodes are stored with key `attempt_<i>`; `resume=True` skips the attempt indi
 (they survive a crash or Ctrl-C, see recording/writer.py) and continues until `episodes` successes.
 Everything the user can get wrong (scene, robot, cameras, `--set` overrides, output path) is checked
 before the first attempt is simulated, and raises a one-line `RobotschoolError`.
+
+**Workers.** `workers=K > 1` runs the attempts in a process pool ("forkserver" context where available,
+else "spawn": never plain fork, the parent holds a PyBullet client). Attempt indices are submitted in
+order, at most K + 1 in flight and 4K not yet written; results come back out of order and are
+buffered, and the writer gets them strictly in attempt-index order. The file therefore holds exactly
+what `workers=1` writes (the first N successes by attempt index, same demo numbering, bit-identical
+arrays). With the pool, `generate` must be called under `if __name__ == "__main__":`. No new index
+is submitted once the successes already known reach N; attempts that finish after the N-th success
+in order are discarded (counted in `GenerateSummary.discarded`, never written). Each worker builds its
+own env from the picklable `EnvSpec`; only episodes travel back. Workers ignore SIGINT: on Ctrl-C the
+parent cancels what is pending, stops the workers, closes the writer (everything added stays) and
+re-raises KeyboardInterrupt.
+
+**Verify.** `verify=True` replays every kept episode right after its attempt, in the process that ran it:
+`reset_to(states[0], scene_params)` on a camera-less env of the same scene, step the recorded actions,
+compare the state before every step with `states[t]` exactly (as `replay.replay_demo` does from the
+file) and the final success flag. The result is stored with the episode as demo attrs `replay_ok` and
+`replay_max_state_error`; the file is never rewritten.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import dataclasses
 import json
 import logging
 import math
+import multiprocessing
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -42,6 +63,8 @@ ATTR_ATTEMPT = "attempt"             # demo attr: attempt index
 ATTR_SCENE_PARAMS = "scene_params"   # demo attr: JSON of the drawn scene parameters (reset_to needs them)
 ATTR_INSTRUCTION = "instruction"     # demo attr: the task's language instruction
 ATTR_ROBOT = "robot"                 # demo and data attr
+ATTR_REPLAY_OK = "replay_ok"                     # demo attr (verify): replayed states bit-identical, success matches
+ATTR_REPLAY_ERROR = "replay_max_state_error"     # demo attr (verify): max |replayed - recorded state|
 
 
 @dataclass(frozen=True)
@@ -75,10 +98,20 @@ class GenerateSummary:
     requested: int = 0      # the `episodes` asked for
     resumed: int = 0        # successes already in the file when this call started (resume)
     recorded_steps: int = 0  # control steps written to the file by this call
+    workers: int = 1        # processes that ran attempts (1: in this process)
+    discarded: int = 0      # attempts a worker finished beyond the last one needed (not written, not counted)
+    verified: int = 0       # episodes written by this call that were replayed (verify=True)
+    replay_ok: int = 0      # ... of which replayed bit-identically with the same success flag
 
     @property
     def complete(self) -> bool:
         return self.successes >= self.requested
+
+    @property
+    def episodes_per_hour(self) -> float:
+        """Successful episodes recorded by this call per hour of wall-clock time (NaN if no time passed)."""
+        new = self.successes - self.resumed
+        return new * 3600.0 / self.seconds if self.seconds > 0 else math.nan
 
     @property
     def success_rate(self) -> float:
@@ -106,11 +139,14 @@ def close_envs() -> None:
         env.close()
 
 
-def run_attempt(spec: EnvSpec, seed: int, i: int) -> tuple[int, Episode | None, bool, int]:
+def run_attempt(spec: EnvSpec, seed: int, i: int, verify: bool = False,
+                keep_failed: bool = False) -> tuple[int, Episode | None, bool, int]:
     """Run attempt `i` of base seed `seed`: reset with [seed, i], drive the scripted operator, record.
 
     Returns (i, episode or None if nothing was recorded, success, control steps). The result depends only
     on (spec, scene files, seed, i): the env is rebuilt from scratch by reset, so reusing it is safe.
+    With `verify`, an episode that will be kept (successful, or any with `keep_failed`) is replayed at
+    once and gets the attrs `replay_ok` and `replay_max_state_error` (see `replay_episode`).
     """
     from robotschool.devices.scripted import ScriptedDevice
     from robotschool.rollout import run_episode
@@ -125,7 +161,36 @@ def run_attempt(spec: EnvSpec, seed: int, i: int) -> tuple[int, Episode | None, 
         ATTR_ROBOT: env.robot_name,
     }
     result = run_episode(env, ScriptedDevice(env.make_oracle()), attrs=attrs)
-    return i, result.episode, bool(result.success), int(result.steps)
+    episode, success = result.episode, bool(result.success)
+    if verify and episode is not None and (success or keep_failed):
+        ok, err = replay_episode(spec, episode)
+        episode.attrs[ATTR_REPLAY_OK] = ok
+        episode.attrs[ATTR_REPLAY_ERROR] = err
+    return i, episode, success, int(result.steps)
+
+
+def replay_episode(spec: EnvSpec, episode: Episode) -> tuple[bool, float]:
+    """Replay an in-memory episode the way `replay.replay_demo` replays a stored one; return (ok, max error).
+
+    A camera-less env of the same scene (rendering does not touch physics) is reset to `states[0]` with the
+    episode's `scene_params` (through JSON, as read back from the file), stepped with the recorded actions,
+    and the state before every step compared with `states[t]`. ok: every state bit-identical and the
+    final success flag equal to the recorded one.
+    """
+    env = _env(dataclasses.replace(spec, cameras=(), camera_size=None, depth=None))
+    states = np.asarray(episode.states)
+    actions = np.asarray(episode.actions)
+    env.reset_to(states[0], json.loads(episode.attrs[ATTR_SCENE_PARAMS]))
+    equal, err = True, 0.0
+    for t in range(actions.shape[0]):
+        state = env.world.get_state()
+        if state.shape != states[t].shape:
+            return False, math.inf
+        equal = equal and bool(np.array_equal(state, states[t]))
+        err = max(err, float(np.max(np.abs(state - states[t]), initial=0.0)))
+        env.step(actions[t])
+    success_match = bool(env.evaluate()["success"]) == bool(episode.attrs.get(schema.ATTR_SUCCESS, False))
+    return bool(equal and success_match), err
 
 
 # ------------------------------------------------------------------------------ the batch
@@ -134,7 +199,7 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
              overrides: Sequence[str] = (), cameras: Sequence[str] | None = (), camera_size: int | None = None,
              depth: bool | None = False, overwrite: bool = False, resume: bool = False, keep_failed: bool = False,
              max_attempts: int | None = None, progress: bool = True,
-             create_parent: bool = False) -> GenerateSummary:
+             create_parent: bool = False, workers: int = 1, verify: bool = False) -> GenerateSummary:
     """Generate `episodes` successful scripted demos of `scene` into the HDF5 file `out`.
 
     `cameras=None` records the scene's own camera list; `()` records none. `camera_size=None` and
@@ -142,10 +207,13 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
     other check passed) instead of refusing a missing one. `max_attempts` (default
     5 * episodes + 10) bounds the attempt indices tried, over this call and the ones it resumes; when it
     is reached the run stops with a warning and the summary says fewer episodes than requested.
+    `workers` > 1 runs attempts in that many processes; the file is the same as with 1 (module doc).
+    `verify` replays every kept episode and stores `replay_ok` / `replay_max_state_error` (module doc).
     """
     start = time.monotonic()
     _check_int("episodes", episodes, 1)
     _check_int("seed", seed, 0)
+    _check_int("workers", workers, 1)
     if max_attempts is None:
         max_attempts = 5 * episodes + 10
     _check_int("max_attempts", max_attempts, 1)
@@ -154,7 +222,7 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
     path = Path(out)
     _precheck_output(path, overwrite, resume, create_parent)
     spec = EnvSpec(scene, robot, tuple(overrides), None if cameras is None else tuple(cameras), camera_size, depth)
-    summary = GenerateSummary(0, 0, 0, 0, 0.0, 0, path, requested=episodes)
+    summary = GenerateSummary(0, 0, 0, 0, 0.0, 0, path, requested=episodes, workers=workers)
     try:
         env = _env(spec)                       # validates scene, robot, overrides and cameras
         if resume:
@@ -169,27 +237,15 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
             if done:
                 writer.flush()
                 summary.resumed = summary.successes = _count_successes(path, done)
+            todo = (i for i in range(max_attempts) if ATTEMPT_KEY.format(i) not in done)
             with _progress_bar(episodes, summary.successes, progress) as bar:
-                for i in range(max_attempts):
-                    if summary.successes >= episodes:
-                        break
-                    key = ATTEMPT_KEY.format(i)
-                    if key in done:
-                        continue
-                    _, episode, success, steps = run_attempt(spec, seed, i)
-                    summary.attempts += 1
-                    summary.steps += steps
-                    if episode is not None and (success or keep_failed):
-                        writer.add(episode, key=key)
-                        summary.recorded_steps += episode.num_samples
-                    if success:
-                        summary.successes += 1
+                if summary.successes < episodes:
+                    if workers == 1:
+                        results = (run_attempt(spec, seed, i, verify, keep_failed) for i in todo)
+                        _consume(results, writer, summary, episodes, keep_failed, bar)
                     else:
-                        summary.failures += 1
-                    bar.set_postfix({"successes": summary.successes, "failures": summary.failures,
-                                     "rate": f"{summary.success_rate:.0%}"}, refresh=False)
-                    bar.update(int(success))
-                    bar.refresh()
+                        close_envs()           # the workers build their own; free this one's memory
+                        _run_pool(spec, seed, todo, workers, verify, writer, summary, episodes, keep_failed, bar)
         if summary.successes < episodes:
             _log.warning("robotschool: warning: stopped after attempt index %d (max_attempts) with %d of %d "
                          "successful episodes; raise --max-attempts or check the scene",
@@ -199,6 +255,122 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
         summary.seconds = time.monotonic() - start
         summary.file_size = path.stat().st_size if path.exists() else 0
     return summary
+
+
+def _consume(results: Iterator[tuple[int, Episode | None, bool, int]], writer: DatasetWriter,
+             summary: GenerateSummary, episodes: int, keep_failed: bool, bar: Any) -> None:
+    """Hand attempt results, already in attempt-index order, to the writer until `episodes` successes."""
+    for i, episode, success, steps in results:
+        _take(i, episode, success, steps, writer, summary, keep_failed, bar)
+        if summary.successes >= episodes:
+            return
+
+
+def _take(i: int, episode: Episode | None, success: bool, steps: int, writer: DatasetWriter,
+          summary: GenerateSummary, keep_failed: bool, bar: Any) -> None:
+    """Account for one attempt result and write its episode if it is kept (the caller keeps index order)."""
+    summary.attempts += 1
+    summary.steps += steps
+    if episode is not None and (success or keep_failed):
+        writer.add(episode, key=ATTEMPT_KEY.format(i))
+        summary.recorded_steps += episode.num_samples
+        if ATTR_REPLAY_OK in episode.attrs:
+            summary.verified += 1
+            summary.replay_ok += int(bool(episode.attrs[ATTR_REPLAY_OK]))
+    if success:
+        summary.successes += 1
+    else:
+        summary.failures += 1
+    bar.set_postfix({"successes": summary.successes, "failures": summary.failures,
+                     "rate": f"{summary.success_rate:.0%}"}, refresh=False)
+    bar.update(int(success))
+    bar.refresh()
+
+
+# ------------------------------------------------------------------------------ the process pool
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """forkserver where the platform has it (cheap worker starts, no PyBullet state inherited), else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _worker_init() -> None:
+    """Pool worker setup: Ctrl-C is the parent's to handle (it cancels and stops the workers); PyBullet's
+    build-time banner is kept off stderr as in the CLI."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from robotschool.sim.quiet import quiet_fd
+
+    with quiet_fd(2), contextlib.suppress(ImportError):
+        import pybullet  # noqa: F401
+
+
+def _run_pool(spec: EnvSpec, seed: int, todo: Iterator[int], workers: int, verify: bool, writer: DatasetWriter,
+              summary: GenerateSummary, episodes: int, keep_failed: bool, bar: Any) -> None:
+    """Run the attempts of `todo` (increasing indices) in `workers` processes; write results in index order.
+
+    At most workers + 1 attempts are in flight (running or queued: one of lookahead keeps every worker
+    busy), and at most 4 * workers outstanding (in flight, or finished but waiting for an earlier index,
+    which bounds the memory of buffered episodes). A new index is submitted only while the successes
+    known so far (written, plus finished-but-buffered) are fewer than `episodes`: a later index could
+    not be among the first `episodes` successes. Results are handed over in index order; the loop stops
+    at the `episodes`-th success, and whatever else finished is discarded.
+    """
+    in_flight, window = workers + 1, 4 * workers
+    pending: dict[int, cf.Future] = {}          # submitted, not yet handed to the writer, by index
+    order: list[int] = []                       # submitted indices, increasing; order[head] is next to write
+    head = 0
+    exhausted = False
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_worker_init)
+    clean = False
+    try:
+        while True:
+            known = summary.successes + sum(1 for f in pending.values()
+                                            if f.done() and not f.cancelled() and f.exception() is None
+                                            and f.result()[2])
+            while (not exhausted and known < episodes and len(pending) < window
+                   and sum(1 for f in pending.values() if not f.done()) < in_flight):
+                i = next(todo, None)
+                if i is None:
+                    exhausted = True
+                    break
+                pending[i] = pool.submit(run_attempt, spec, seed, i, verify, keep_failed)
+                order.append(i)
+            if head == len(order):
+                break                           # nothing outstanding and nothing left to submit
+            fut = pending[order[head]]
+            if not fut.done():
+                cf.wait([f for f in pending.values() if not f.done()], return_when=cf.FIRST_COMPLETED)
+                continue                        # top up the window, then look at the head again
+            while head < len(order) and pending[order[head]].done():
+                i = order[head]
+                try:
+                    result = pending.pop(i).result()
+                except cf.BrokenExecutor:
+                    raise RuntimeError("a generate worker process died (out of memory?); the episodes written "
+                                       "so far are kept, continue with --resume") from None
+                head += 1
+                _take(*result, writer, summary, keep_failed, bar)
+                if summary.successes >= episodes:
+                    break
+            if summary.successes >= episodes:
+                break
+        clean = True
+    finally:
+        for f in pending.values():
+            f.cancel()
+        summary.discarded = sum(1 for f in pending.values() if f.done() and not f.cancelled())
+        running = any(not f.done() for f in pending.values())
+        if running or not clean:
+            _stop_workers(pool)                 # unneeded attempts, Ctrl-C or an error: do not wait for them
+        pool.shutdown(wait=clean and not running, cancel_futures=True)
+
+
+def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
+    """Terminate the pool's processes (they ignore SIGINT); the executor has no public API for this."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.terminate()
 
 
 # ------------------------------------------------------------------------------ validation helpers
@@ -279,4 +451,4 @@ def _progress_bar(total: int, initial: int, enabled: bool) -> Iterator[Any]:
         bar.close()
 
 
-__all__ = ["EnvSpec", "GenerateSummary", "generate", "run_attempt", "close_envs"]
+__all__ = ["EnvSpec", "GenerateSummary", "generate", "run_attempt", "replay_episode", "close_envs"]
