@@ -120,13 +120,16 @@ def footprint_rect(kind: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _separated(ca, ya, ha, cb, yb, hb, gap: float) -> bool:
-    """2-D separating-axis test: are two oriented rectangles at least `gap` apart along some axis?"""
-    ra, rb = _rot2(ya), _rot2(yb)
-    d = cb - ca
-    for axis in (ra[:, 0], ra[:, 1], rb[:, 0], rb[:, 1]):
-        pa = abs(ra[:, 0] @ axis) * ha[0] + abs(ra[:, 1] @ axis) * ha[1]
-        pb = abs(rb[:, 0] @ axis) * hb[0] + abs(rb[:, 1] @ axis) * hb[1]
-        if abs(d @ axis) >= pa + pb + gap:
+    """2-D separating-axis test: are two oriented rectangles at least `gap` apart along some axis?
+    (Plain floats: this runs thousands of times per layout.)"""
+    ca_, sa, cb_, sb = math.cos(ya), math.sin(ya), math.cos(yb), math.sin(yb)
+    axes_a = ((ca_, sa), (-sa, ca_))
+    axes_b = ((cb_, sb), (-sb, cb_))
+    dx, dy = float(cb[0] - ca[0]), float(cb[1] - ca[1])
+    for ax, ay in axes_a + axes_b:
+        pa = abs(axes_a[0][0] * ax + axes_a[0][1] * ay) * ha[0] + abs(axes_a[1][0] * ax + axes_a[1][1] * ay) * ha[1]
+        pb = abs(axes_b[0][0] * ax + axes_b[0][1] * ay) * hb[0] + abs(axes_b[1][0] * ax + axes_b[1][1] * ay) * hb[1]
+        if abs(dx * ax + dy * ay) >= pa + pb + gap:
             return True
     return False
 
@@ -182,12 +185,13 @@ class PartsSorting(Task):
                 offset, half = footprint_rect(kind)
                 for _ in range(300):
                     yaw = float(rng.uniform(-math.pi, math.pi))
-                    rot = _rot2(yaw)
-                    centre = rng.uniform(-half_inner, half_inner)
-                    origin = centre - rot @ offset          # part origin such that the rectangle is centred
-                    corners = centre + (rot @ (np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]]) * half).T).T
-                    if np.any(np.abs(corners) > half_inner):
+                    centre = -half_inner + (2 * half_inner) * rng.random(2)   # = uniform(-h, h), cheaper
+                    cos_y, sin_y = abs(math.cos(yaw)), abs(math.sin(yaw))
+                    ext_x = cos_y * half[0] + sin_y * half[1]   # half extents of the rotated rectangle
+                    ext_y = sin_y * half[0] + cos_y * half[1]
+                    if abs(centre[0]) + ext_x > half_inner[0] or abs(centre[1]) + ext_y > half_inner[1]:
                         continue
+                    origin = centre - _rot2(yaw) @ offset   # part origin such that the rectangle is centred
                     if all(_separated(centre, yaw, half, oc, oy, oh, clearance) for oc, oy, oh in rects):
                         break
                 else:
