@@ -18,17 +18,15 @@ writer's own lock on ``<path>.parts``, so neither can overwrite the other's vers
 """
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from robotschool.errors import DatasetError, OutputPathError
+from robotschool.errors import DatasetError
 from robotschool.recording import schema
-from robotschool.recording.writer import _PARTS_SUFFIX, _fsync, _lock_dir
+from robotschool.recording.atomic import edited_copy
 
 STATS = "stats"                      # root group of the stored statistics
 STAT_NAMES = ("mean", "std", "min", "max", "q01", "q99")
@@ -117,49 +115,20 @@ def write_stats(path: str | Path, stats: Stats | None = None) -> Stats:
     path = Path(path)
     if stats is None:
         stats = compute_stats(path)
-    parts = Path(f"{path}{_PARTS_SUFFIX}")
-    if parts.exists():
-        raise DatasetError(f"{path} is being written (or has uncommitted episodes in {parts}); wait for the "
-                           f"writer to finish or run generate --resume, then compute the stats")
-    tmp = Path(f"{path}{_TMP_SUFFIX}")
-    try:
-        parts.mkdir()
-    except FileExistsError:
-        raise DatasetError(f"{path} is being written; wait for the writer to finish") from None
-    lock_fd = None
-    try:
-        try:
-            lock_fd = _lock_dir(parts, path)
-        except OutputPathError as e:
-            raise DatasetError(str(e)) from None
-        with h5py.File(path, "r") as f:
-            total = f[schema.DATA].attrs.get(schema.ATTR_TOTAL)
-        shutil.copyfile(path, tmp)
-        with h5py.File(tmp, "a") as f:
-            if STATS in f:
-                del f[STATS]
-            root = f.create_group(STATS)
-            if total is not None:
-                root.attrs[ATTR_STATS_TOTAL] = int(total)
-            for key, values in stats.items():
-                group = root.create_group(key)
-                for name in STAT_NAMES:
-                    group.create_dataset(name, data=np.asarray(values[name], dtype=np.float64))
-                if ATTR_COUNT in values:
-                    group.attrs[ATTR_COUNT] = int(values[ATTR_COUNT])
-        _fsync(tmp)
-        os.replace(tmp, path)
-        _fsync(path.parent)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        try:
-            parts.rmdir()
-        except OSError:
-            pass
-        if lock_fd is not None:
-            os.close(lock_fd)
+    with h5py.File(path, "r") as f:
+        total = f[schema.DATA].attrs.get(schema.ATTR_TOTAL)
+    with edited_copy(path, _TMP_SUFFIX) as f:   # crash-safe: a copy replaces the file atomically
+        if STATS in f:
+            del f[STATS]
+        root = f.create_group(STATS)
+        if total is not None:
+            root.attrs[ATTR_STATS_TOTAL] = int(total)
+        for key, values in stats.items():
+            group = root.create_group(key)
+            for name in STAT_NAMES:
+                group.create_dataset(name, data=np.asarray(values[name], dtype=np.float64))
+            if ATTR_COUNT in values:
+                group.attrs[ATTR_COUNT] = int(values[ATTR_COUNT])
     return stats
 
 

@@ -1,6 +1,6 @@
 """Re-draw the train/valid split of a finished file (`mask/train`, `mask/valid`), deterministic by seed.
 
-The file is edited through a copy that atomically replaces it (see `_atomic.py`). A `DatasetWriter` that
+The file is edited through a copy that atomically replaces it (see `recording/atomic.py`). A `DatasetWriter` that
 later resumes the file keeps this split for the demos already there (it reads `mask/valid` back).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 from robotschool.data.stats import demo_names, open_dataset_file
 from robotschool.errors import DatasetError
 from robotschool.recording import schema
-from robotschool.tools._atomic import edited_copy
+from robotschool.recording.atomic import edited_copy
 
 _TMP_SUFFIX = ".split.tmp"
 

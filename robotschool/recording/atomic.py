@@ -1,7 +1,7 @@
 """Edit a finished dataset file crash-safely: edit a copy, fsync it, `os.replace` it over the original.
 
 Why: HDF5 is not crash-safe; a process killed while a file is open for writing can lose every demo in it.
-Like `data/stats.write_stats`, this takes the writer's own lock (`<path>.parts`) so a running
+Used by `robotschool stats` and the dataset tools. It takes the writer's own lock (`<path>.parts`) so a running
 `DatasetWriter` and a tool never replace each other's version.
 """
 from __future__ import annotations
