@@ -69,11 +69,14 @@ class Robot:
         self.link_index[self.spec.base_link] = -1
         self.movable = [i[0] for i in info if i[2] in (p.JOINT_REVOLUTE, p.JOINT_PRISMATIC)]
         self.movable_names = [info[j][1].decode() for j in self.movable]
+        position = {j: i for i, j in enumerate(self.movable)}   # joint index -> slot in joint_states()
         self._effort = {i[0]: max(float(i[10]), 1.0) * self.spec.gains.force_scale for i in info}
         self._max_vel = {i[0]: float(i[11]) if i[11] > 0 else 10.0 for i in info}
         self.arm_idx = {arm: [self.joint_index[j] for j in self.spec.arms[arm].joints] for arm in ARMS}
         self.chain_idx = {arm: [self.joint_index[j] for j in self.chains[arm].joint_names] for arm in ARMS}
         self.finger_idx = {arm: [self.joint_index[j] for j in self.spec.arms[arm].gripper.joints] for arm in ARMS}
+        self._chain_slots = {arm: [position[j] for j in self.chain_idx[arm]] for arm in ARMS}
+        self._finger_slots = {arm: [position[j] for j in self.finger_idx[arm]] for arm in ARMS}
         self.tcp_link = {arm: self.link_index[self.spec.arms[arm].tcp_link] for arm in ARMS}
         self.hand_link = {arm: self.link_index[self.spec.arms[arm].hand_link] for arm in ARMS}
         # base inertial offset: PyBullet reports base poses of the centre of mass, targets use the link frame
@@ -112,8 +115,7 @@ class Robot:
     def chain_q(self, arm: str, q_all: np.ndarray | None = None) -> np.ndarray:
         if q_all is None:
             q_all = self.joint_states()[0]
-        pos = {j: i for i, j in enumerate(self.movable)}
-        return q_all[[pos[j] for j in self.chain_idx[arm]]]
+        return q_all[self._chain_slots[arm]]
 
     def tcp_pose(self, arm: str, q_all: np.ndarray | None = None) -> Pose:
         """Tool centre point in the robot base frame (from the measured joints and the URDF chain)."""
@@ -121,8 +123,7 @@ class Robot:
         return Pose.from_matrix(p, r)
 
     def finger_q(self, arm: str, q_all: np.ndarray) -> np.ndarray:
-        pos = {j: i for i, j in enumerate(self.movable)}
-        return q_all[[pos[j] for j in self.finger_idx[arm]]]
+        return q_all[self._finger_slots[arm]]
 
     def link_world_pose(self, link: str) -> Pose:
         idx = self.link_index[link]

@@ -49,6 +49,7 @@ class _ArmScript:
         self.grasp_pose: Pose | None = None
         self.part_z0 = 0.0
         self.relocating = False
+        self.opening = MAX_OPENING   # finger opening chosen for the current grasp (m)
 
 
 class SortingOracle(Oracle):
@@ -274,6 +275,10 @@ class SortingOracle(Oracle):
         tcp = obs[schema.OBS_EEF_POS.format(arm=s.arm)]
         return float(np.linalg.norm(tcp - s.goal.pos)) < 0.01
 
+    def _grip_for(self, opening: float) -> float:
+        """The grip command (0 open .. 1 closed) that leaves `opening` metres between the fingers."""
+        return 1.0 - opening / self.max_opening
+
     def _go(self, s: _ArmScript, phase: str, goal: Pose, t: float) -> None:
         s.phase, s.goal, s.since = phase, goal, t
 
@@ -319,7 +324,8 @@ class SortingOracle(Oracle):
             s.relocating = relocating
             s.part_z0 = float(self._part_pose(obs, i).pos[2])
             above = Pose(grasp.pos + np.array([0, 0, oc.approach_height]), grasp.quat)
-            s.grip = 1.0 - opening / self.max_opening
+            s.opening = opening
+            s.grip = self._grip_for(opening)
             self._go(s, "approach", above, t)
         elif s.phase == "approach":
             if self._move(s, obs, dt) or timed_out:
@@ -357,8 +363,7 @@ class SortingOracle(Oracle):
                 self._go(s, "set_down", self._turned(s.grasp_pose, shift, turn, dz=0.006), t)
         elif s.phase == "set_down":
             if self._move(s, obs, dt) or timed_out:
-                s.grip = 1.0 - min(PARTS[self.kinds[s.part]].grasp_width + 2 * oc.finger_margin,
-                                   self.max_opening) / self.max_opening
+                s.grip = self._grip_for(s.opening)   # open as wide as for the grasp, not wider
                 self._go(s, "let_go", s.goal, t)
         elif s.phase == "let_go":
             self._move(s, obs, dt)
