@@ -1,0 +1,84 @@
+"""`robotschool generate`: record scripted demos of a scene into an HDF5 file."""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from robotschool.commands import (DEFAULT_OUT_DIR, EXIT_INTERRUPTED, PROG, camera_list, human_size,
+                                  nonnegative_int, positive_int)
+
+NAME = "generate"
+HELP = "record scripted demos of a scene into an HDF5 file"
+DEFAULT_SCENE = "parts_sorting"
+DEFAULT_EPISODES = 2
+
+
+def add_arguments(g: argparse.ArgumentParser) -> None:
+    g.description = "Run the scene's scripted operator over seeded attempts and keep the successful episodes."
+    g.add_argument("--scene", default=DEFAULT_SCENE, help=f"scene name (default {DEFAULT_SCENE}; see `list`)")
+    g.add_argument("--episodes", type=positive_int, default=DEFAULT_EPISODES,
+                   help=f"successful episodes to record (default {DEFAULT_EPISODES})")
+    g.add_argument("--out", type=Path, default=None,
+                   help="output HDF5 file (default data/<scene>.hdf5, creating data/ if needed)")
+    g.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="base seed: attempt i draws from numpy default_rng([seed, i]) (default 0)")
+    g.add_argument("--robot", default=None, help="robot name or robot YAML (default: the scene's robot)")
+    g.add_argument("--cameras", type=camera_list, default=None, metavar="A,B",
+                   help="comma-separated robot cameras to record, e.g. head,left_wrist (default: the scene's)")
+    g.add_argument("--camera-size", type=int, default=None, metavar="PX",
+                   help="square camera image size in pixels (default: the scene's)")
+    g.add_argument("--depth", action="store_true", default=None, help="also record depth images")
+    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scene YAML value, e.g. --set parts.count=1 (repeatable)")
+    mode = g.add_mutually_exclusive_group()
+    mode.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    mode.add_argument("--resume", action="store_true",
+                      help="continue an existing output file: skip the attempts already in it")
+    g.add_argument("--keep-failed", action="store_true",
+                   help="also store failed attempts (success=False, listed in mask/failed)")
+    g.add_argument("--max-attempts", type=positive_int, default=None, metavar="N",
+                   help="try at most N attempt indices (default 5 * episodes + 10)")
+    g.add_argument("--workers", type=positive_int, default=1, metavar="K",
+                   help="run attempts in K processes; the file is identical to 1 worker's (default 1)")
+    g.add_argument("--verify", action="store_true",
+                   help="replay every kept demo right after recording it and store the demo attrs replay_ok "
+                        "and replay_max_state_error")
+
+
+def run(args: argparse.Namespace) -> int:
+    from robotschool.generate import generate
+
+    out = args.out
+    if out is None:                  # the default data/<scene>.hdf5: data/ is made once every check passed
+        from robotschool.registry import SCENES
+
+        SCENES.get(args.scene)       # a registered name, not a path, before it becomes a file name
+        out = DEFAULT_OUT_DIR / f"{args.scene}.hdf5"
+    try:
+        s = generate(args.scene, args.episodes, out, seed=args.seed, robot=args.robot, overrides=args.overrides,
+                     cameras=args.cameras, camera_size=args.camera_size, depth=args.depth,
+                     overwrite=args.overwrite, resume=args.resume, keep_failed=args.keep_failed,
+                     max_attempts=args.max_attempts, progress=True, create_parent=args.out is None,
+                     workers=args.workers, verify=args.verify)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; the episodes recorded so far are in {out}; continue with --resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    rate = "n/a" if math.isnan(s.success_rate) else f"{s.success_rate:.0%}"
+    resumed = f" ({s.resumed} from an earlier run)" if s.resumed else ""
+    print(f"successes:    {s.successes} of {s.requested} requested{resumed}")
+    print(f"attempts:     {s.attempts} ({s.failures} failed)")
+    print(f"success rate: {rate}")
+    print(f"steps:        {s.steps} simulated, {s.recorded_steps} recorded")
+    if args.verify:
+        ok_rate = f"{s.replay_ok / s.verified:.0%}" if s.verified else "n/a"
+        print(f"replay ok:    {s.replay_ok} of {s.verified} ({ok_rate})")
+    print(f"workers:      {s.workers}" + (f" ({s.discarded} extra attempts discarded)" if s.discarded else ""))
+    eph = "n/a" if math.isnan(s.episodes_per_hour) else f"{s.episodes_per_hour:.0f}"
+    print(f"episodes/h:   {eph}")
+    print(f"file size:    {human_size(s.file_size)}")
+    print(f"seconds:      {s.seconds:.1f}")
+    print(f"path:         {s.path}")
+    return 0
