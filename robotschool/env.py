@@ -4,7 +4,7 @@
     obs = env.reset(seed=[0, 3])           # episode 3 of a run with base seed 0
     obs, reward, done, info = env.step(action)
 
-`step` takes the default action (23 float32 in [-1, 1], see control/actions.py) and is a pure function of
+`step` takes the default action (26 float32 in [-1, 1], see control/actions.py) and is a pure function of
 (simulation state, action): decoding, IK from the measured joints, motor targets, physics substeps. That is
 what makes `reset_to(state) + the same actions` reproduce a recorded episode exactly.
 
@@ -69,7 +69,8 @@ class RobotEnv:
         workspace = {a: (np.array(self.robot.spec.arms[a].workspace_low), np.array(self.robot.spec.arms[a].workspace_high))
                      for a in ARMS}
         self.workspace = workspace
-        self.codec = ActionCodec(workspace, self.robot.spec.max_base_speed)
+        self.codec = ActionCodec(workspace, self.robot.spec.max_base_speed, self.robot.torso_range,
+                                 self.robot.head_range)
         self.params: dict[str, Any] | None = None
         self.rng: np.random.Generator | None = None
         self.seed: Any = None
@@ -78,9 +79,11 @@ class RobotEnv:
     # -- episode lifecycle ---------------------------------------------------------------------------------
     def _build(self, params: dict[str, Any]) -> None:
         self.world.reset()
-        assets.ground(self.world.p)
+        ground = assets.ground(self.world.p)
         self.task.build(self.world, params)
         self.robot.build(self.world, self.task.robot_base_pose(params))
+        if self.robot.mobile:
+            self.robot.ignore_collisions_with(ground)
         self.world.invalidate_layout()
 
     def reset(self, seed: int | Sequence[int] | None = None, params: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
@@ -131,7 +134,12 @@ class RobotEnv:
         command = self.codec.decode(action)
         targets: JointTargets = self.robot.solve(command)
         self.robot.apply(targets)
-        self.world.step(self.substeps)
+        if self.robot.mobile:
+            for _ in range(self.substeps):
+                self.robot.substep(self.world.dt)
+                self.world.step(1)
+        else:
+            self.world.step(self.substeps)
         self.robot.after_control_tick(targets)
         self.steps += 1
         obs = self.observe()

@@ -82,14 +82,17 @@ class OperatorCommand:
     """One sample of the operator stream, the only thing a Device produces.
 
     base_twist is (vx, vy, wz) in m/s and rad/s in the robot base frame; head is an optional head pose
-    (operator frame) that drives the robot's head; timestamp is when the device took the sample (seconds,
-    device clock; simulation time for scripted operators); phase is a scripted operator's subtask label.
+    (operator frame) that drives the robot's head (its yaw and pitch); torso is an optional torso lift joint
+    target (metres, robots with a lift); None holds the current value. timestamp is when the device took the
+    sample (seconds, device clock; simulation time for scripted operators); phase is a scripted operator's
+    subtask label.
     """
 
     left: HandCommand = field(default_factory=HandCommand)
     right: HandCommand = field(default_factory=HandCommand)
     base_twist: tuple[float, float, float] = (0.0, 0.0, 0.0)
     head: Pose | None = None
+    torso: float | None = None
     events: tuple[str, ...] = ()
     timestamp: float = 0.0
     phase: str = ""
@@ -108,11 +111,18 @@ class HandTarget:
 
 @dataclass(frozen=True)
 class RobotCommand:
-    """The retargeter's output and the meaning of the default action: absolute hand targets + base twist."""
+    """The retargeter's output and the meaning of the default action.
+
+    Absolute hand targets (robot base frame), the base twist (vx, vy, wz; m/s, rad/s, base frame), the head
+    (yaw, pitch) joint targets in radians and the torso lift joint target; None for head/torso means the
+    robot's home value (robots without a head or a lift ignore them).
+    """
 
     left: HandTarget
     right: HandTarget
     base_twist: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    head: tuple[float, float] | None = None
+    torso: float | None = None
 
     def hand(self, arm: str) -> HandTarget:
         return self.left if arm == "left" else self.right
@@ -138,3 +148,5 @@ class JointTargets:
     grip: dict[str, float]
     ik: dict[str, ArmIKResult]
     base_twist: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    head: tuple[float, float] | None = None     # (yaw, pitch) radians; None: hold home
+    torso: float | None = None                  # torso lift joint position; None: hold home

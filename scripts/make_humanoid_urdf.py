@@ -106,6 +106,57 @@ def sphere(r):
     return f'<sphere radius="{r}"/>'
 
 
+def add_arm(u: Urdf, side: str, parent: str, shoulder_xyz: str) -> None:
+    """A 7-DoF arm with a parallel two-finger gripper on `parent` (shared by every robot made here).
+
+    Links and joints are named <side>_shoulder_pitch ... <side>_wrist_roll, <side>_hand, <side>_finger_{1,2},
+    <side>_tcp, so robot YAMLs and the ready posture carry over between robots.
+    """
+    sy = 1.0 if side == "left" else -1.0
+    lim = dict(ARM_LIMITS)
+    if sy < 0:  # mirror: roll and yaw change sign
+        for key in ("shoulder_roll", "shoulder_yaw", "wrist_yaw", "wrist_roll"):
+            lo, hi, e, v = lim[key]
+            lim[key] = (-hi, -lo, e, v)
+    chain = [("shoulder_pitch", "0 1 0"), ("shoulder_roll", "1 0 0"), ("shoulder_yaw", "0 0 1")]
+    origin = shoulder_xyz
+    for i, (jn, axis) in enumerate(chain):
+        child = f"{side}_{jn}_link" if i < 2 else f"{side}_upper_arm"
+        u.joint(f"{side}_{jn}", "revolute", parent, child, xyz=origin, axis=axis, limit=lim[jn])
+        if i < 2:
+            u.link(child, 0.4, [(sphere(0.05), "0 0 0", "0 0 0", "joint", False)], (4e-4, 4e-4, 4e-4))
+        origin = "0 0 0"
+        parent = child
+    u.link(f"{side}_upper_arm", 2.0, [(cyl(0.045, UPPER_ARM - 0.04), f"0 0 {-UPPER_ARM / 2}", "0 0 0", "shell", True)],
+           _inertia_cyl(2.0, 0.045, UPPER_ARM))
+    u.joint(f"{side}_elbow", "revolute", f"{side}_upper_arm", f"{side}_forearm", xyz=f"0 0 {-UPPER_ARM}",
+            axis="0 1 0", limit=lim["elbow"])
+    u.link(f"{side}_forearm", 1.4, [
+        (cyl(0.038, FOREARM - 0.03), f"0 0 {-FOREARM / 2}", "0 0 0", "shell", True),
+        (sphere(0.045), "0 0 0", "0 0 0", "joint", False),
+    ], _inertia_cyl(1.4, 0.038, FOREARM))
+    u.joint(f"{side}_wrist_yaw", "revolute", f"{side}_forearm", f"{side}_wrist_yaw_link", xyz=f"0 0 {-FOREARM}",
+            axis="0 0 1", limit=lim["wrist_yaw"])
+    u.link(f"{side}_wrist_yaw_link", 0.2, [(sphere(0.032), "0 0 0", "0 0 0", "joint", False)], (1e-4, 1e-4, 1e-4))
+    u.joint(f"{side}_wrist_pitch", "revolute", f"{side}_wrist_yaw_link", f"{side}_wrist_pitch_link",
+            axis="0 1 0", limit=lim["wrist_pitch"])
+    u.link(f"{side}_wrist_pitch_link", 0.1, [], (5e-5, 5e-5, 5e-5))
+    u.joint(f"{side}_wrist_roll", "revolute", f"{side}_wrist_pitch_link", f"{side}_hand",
+            axis="1 0 0", limit=lim["wrist_roll"])
+    # palm: fingers close along the hand's y axis and point along -z
+    u.link(f"{side}_hand", 0.5, [
+        (box(0.05, 0.12, HAND - 0.02), f"0 0 {-(HAND - 0.02) / 2 - 0.02}", "0 0 0", "joint", True),
+        (box(0.052, 0.04, 0.02), f"0 0 {-0.03}", "0 0 0", "accent", False),
+    ], _inertia_box(0.5, 0.05, 0.12, HAND))
+    for k, fy in ((1, 1.0), (2, -1.0)):
+        u.joint(f"{side}_finger_{k}", "prismatic", f"{side}_hand", f"{side}_finger_{k}_link",
+                xyz=f"0 0 {-HAND}", axis=f"0 {fy} 0", limit=(0.0, FINGER_OPEN, 40.0, 0.25))
+        u.link(f"{side}_finger_{k}_link", 0.05, [
+            (box(0.024, 0.012, FINGER_LEN), f"0 {fy * 0.006} {-FINGER_LEN / 2}", "0 0 0", "finger", True),
+        ], _inertia_box(0.05, 0.024, 0.012, FINGER_LEN))
+    u.joint(f"{side}_tcp_joint", "fixed", f"{side}_hand", f"{side}_tcp", xyz=f"0 0 {-(HAND + TCP_FROM_PALM)}")
+    u.link(f"{side}_tcp", 0.01, [], (1e-6, 1e-6, 1e-6))
+
 def build() -> str:
     u = Urdf("robotschool_humanoid")
     u.link("base", 0.1, [], (1e-4, 1e-4, 1e-4))
@@ -129,50 +180,7 @@ def build() -> str:
     u.link("head_camera", 0.01, [], (1e-6, 1e-6, 1e-6))
 
     for side, sy in (("left", 1.0), ("right", -1.0)):
-        lim = dict(ARM_LIMITS)
-        if sy < 0:  # mirror: roll and yaw change sign
-            for key in ("shoulder_roll", "shoulder_yaw", "wrist_yaw", "wrist_roll"):
-                lo, hi, e, v = lim[key]
-                lim[key] = (-hi, -lo, e, v)
-        chain = [("shoulder_pitch", "0 1 0"), ("shoulder_roll", "1 0 0"), ("shoulder_yaw", "0 0 1")]
-        parent = "torso"
-        origin = f"0 {sy * SHOULDER_Y} {SHOULDER_Z}"
-        for i, (jn, axis) in enumerate(chain):
-            child = f"{side}_{jn}_link" if i < 2 else f"{side}_upper_arm"
-            u.joint(f"{side}_{jn}", "revolute", parent, child, xyz=origin, axis=axis, limit=lim[jn])
-            if i < 2:
-                u.link(child, 0.4, [(sphere(0.05), "0 0 0", "0 0 0", "joint", False)], (4e-4, 4e-4, 4e-4))
-            origin = "0 0 0"
-            parent = child
-        u.link(f"{side}_upper_arm", 2.0, [(cyl(0.045, UPPER_ARM - 0.04), f"0 0 {-UPPER_ARM / 2}", "0 0 0", "shell", True)],
-               _inertia_cyl(2.0, 0.045, UPPER_ARM))
-        u.joint(f"{side}_elbow", "revolute", f"{side}_upper_arm", f"{side}_forearm", xyz=f"0 0 {-UPPER_ARM}",
-                axis="0 1 0", limit=lim["elbow"])
-        u.link(f"{side}_forearm", 1.4, [
-            (cyl(0.038, FOREARM - 0.03), f"0 0 {-FOREARM / 2}", "0 0 0", "shell", True),
-            (sphere(0.045), "0 0 0", "0 0 0", "joint", False),
-        ], _inertia_cyl(1.4, 0.038, FOREARM))
-        u.joint(f"{side}_wrist_yaw", "revolute", f"{side}_forearm", f"{side}_wrist_yaw_link", xyz=f"0 0 {-FOREARM}",
-                axis="0 0 1", limit=lim["wrist_yaw"])
-        u.link(f"{side}_wrist_yaw_link", 0.2, [(sphere(0.032), "0 0 0", "0 0 0", "joint", False)], (1e-4, 1e-4, 1e-4))
-        u.joint(f"{side}_wrist_pitch", "revolute", f"{side}_wrist_yaw_link", f"{side}_wrist_pitch_link",
-                axis="0 1 0", limit=lim["wrist_pitch"])
-        u.link(f"{side}_wrist_pitch_link", 0.1, [], (5e-5, 5e-5, 5e-5))
-        u.joint(f"{side}_wrist_roll", "revolute", f"{side}_wrist_pitch_link", f"{side}_hand",
-                axis="1 0 0", limit=lim["wrist_roll"])
-        # palm: fingers close along the hand's y axis and point along -z
-        u.link(f"{side}_hand", 0.5, [
-            (box(0.05, 0.12, HAND - 0.02), f"0 0 {-(HAND - 0.02) / 2 - 0.02}", "0 0 0", "joint", True),
-            (box(0.052, 0.04, 0.02), f"0 0 {-0.03}", "0 0 0", "accent", False),
-        ], _inertia_box(0.5, 0.05, 0.12, HAND))
-        for k, fy in ((1, 1.0), (2, -1.0)):
-            u.joint(f"{side}_finger_{k}", "prismatic", f"{side}_hand", f"{side}_finger_{k}_link",
-                    xyz=f"0 0 {-HAND}", axis=f"0 {fy} 0", limit=(0.0, FINGER_OPEN, 40.0, 0.25))
-            u.link(f"{side}_finger_{k}_link", 0.05, [
-                (box(0.024, 0.012, FINGER_LEN), f"0 {fy * 0.006} {-FINGER_LEN / 2}", "0 0 0", "finger", True),
-            ], _inertia_box(0.05, 0.024, 0.012, FINGER_LEN))
-        u.joint(f"{side}_tcp_joint", "fixed", f"{side}_hand", f"{side}_tcp", xyz=f"0 0 {-(HAND + TCP_FROM_PALM)}")
-        u.link(f"{side}_tcp", 0.01, [], (1e-6, 1e-6, 1e-6))
+        add_arm(u, side, "torso", f"0 {sy * SHOULDER_Y} {SHOULDER_Z}")
 
         # legs: hip yaw/roll/pitch, knee, ankle pitch/roll
         hip = f"0 {sy * 0.09} -0.06"

@@ -30,9 +30,13 @@ class Retargeter:
         self.max_base = np.asarray(max_base_speed, dtype=np.float64)
         self.targets: dict[str, HandTarget] = {}
         self.clamped = {a: False for a in ARMS}
+        self.head: tuple[float, float] | None = None     # None: the robot's home head posture
+        self.torso: float | None = None
 
     def reset(self, tcp_poses: dict[str, Pose], grips: dict[str, float] | None = None) -> None:
         self.targets = {a: HandTarget(tcp_poses[a], (grips or {}).get(a, 0.0)) for a in ARMS}
+        self.head = None
+        self.torso = None
 
     def __call__(self, cmd: OperatorCommand) -> RobotCommand:
         calib = self.settings.calibration
@@ -56,7 +60,17 @@ class Retargeter:
             out[arm] = HandTarget(Pose(clipped, pose.quat), grip)
         self.targets = out
         twist = np.clip(np.nan_to_num(np.asarray(cmd.base_twist, dtype=np.float64)), -self.max_base, self.max_base)
-        return RobotCommand(out["left"], out["right"], tuple(float(v) for v in twist))
+        if cmd.head is not None and cmd.head.is_finite():
+            self.head = head_yaw_pitch(calib.compose(cmd.head) if calib is not None else cmd.head)
+        if cmd.torso is not None and np.isfinite(cmd.torso):
+            self.torso = float(cmd.torso)
+        return RobotCommand(out["left"], out["right"], tuple(float(v) for v in twist), self.head, self.torso)
+
+
+def head_yaw_pitch(head: Pose) -> tuple[float, float]:
+    """Yaw and pitch (radians, pitch > 0 looking down) of where a head pose looks (its x axis)."""
+    f = head.rot[:, 0]
+    return float(np.arctan2(f[1], f[0])), float(-np.arcsin(np.clip(f[2], -1.0, 1.0)))
 
 
 __all__ = ["Retargeter", "RetargetSettings"]

@@ -27,6 +27,7 @@ OBS_GRIPPER_QPOS = "robot0_{arm}_gripper_qpos"
 OBS_JOINT_POS = "robot0_joint_pos"
 OBS_JOINT_VEL = "robot0_joint_vel"
 OBS_BASE_POSE = "robot0_base_pose"
+OBS_BASE_VEL = "robot0_base_vel"       # current base twist (vx, vy, wz) in the base frame
 OBS_OBJECT = "object"
 OBS_IMAGE = "{camera}_image"
 OBS_DEPTH = "{camera}_depth"

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from robotschool.control.actions import JointRange
 from robotschool.control.ik import ArmIK
 from robotschool.control.kinematics import KinematicChain, parse_urdf_joints
 from robotschool.errors import ConfigError
 from robotschool.recording import schema
 from robotschool.robots.grasp import GraspAssist
+from robotschool.robots.locomotion import BaseDriver
 from robotschool.robots.spec import RobotSpec
 from robotschool.sim.world import World
 from robotschool.types import ARMS, JointTargets, Pose, RobotCommand
@@ -31,7 +33,9 @@ class Robot:
         for arm in ARMS:
             a = spec.arms[arm]
             grouped = [j for g in spec.groups.values() for j in g]
-            for jn in a.joints + a.gripper.joints + list(spec.home) + list(spec.limits) + grouped:
+            extra = ([spec.torso_joint] if spec.torso_joint else []) + spec.head_joints + spec.gait.left + \
+                spec.gait.right + spec.wheels.joints
+            for jn in a.joints + a.gripper.joints + list(spec.home) + list(spec.limits) + grouped + extra:
                 if jn not in urdf_joints:
                     raise ConfigError(f"{spec.source}: joint {jn!r} is not in {self.urdf.name}")
         self.chains: dict[str, KinematicChain] = {}
@@ -46,8 +50,20 @@ class Robot:
             rest = np.array([spec.home.get(j, 0.0) for j in a.joints])
             self.chains[arm] = chain
             self.ik[arm] = ArmIK(chain, a.joints, lower, upper, rest, spec.ik)
+        self.torso_range = self._joint_range(spec.torso_joint, urdf_joints) if spec.torso_joint else None
+        self.head_range = tuple(self._joint_range(j, urdf_joints) for j in spec.head_joints) or None
         self.world: World | None = None
         self.body = -1
+        self.driver: BaseDriver | None = None
+
+    @property
+    def mobile(self) -> bool:
+        """True when the base moves (legged or wheeled): the env then drives it every physics substep."""
+        return self.spec.base_type != "fixed"
+
+    def _joint_range(self, joint: str, urdf_joints) -> JointRange:
+        lo, hi = self.spec.limits.get(joint, (urdf_joints[joint].lower, urdf_joints[joint].upper))
+        return JointRange(float(lo), float(hi), float(self.spec.home.get(joint, 0.0)))
 
     def _limits(self, joints: list[str], urdf_joints) -> tuple[np.ndarray, np.ndarray]:
         lo = [self.spec.limits.get(j, (urdf_joints[j].lower, urdf_joints[j].upper))[0] for j in joints]
@@ -60,8 +76,9 @@ class Robot:
         p = world.p
         self.world = world
         flags = p.URDF_USE_INERTIA_FROM_FILE
+        # every base type is fixed in PyBullet: mobile bases are moved kinematically (robots/locomotion.py)
         self.body = p.loadURDF(str(self.urdf), base_pose.pos.tolist(), base_pose.quat.tolist(),
-                               useFixedBase=self.spec.base_type == "fixed", flags=flags)
+                               useFixedBase=True, flags=flags)
         n = p.getNumJoints(self.body)
         info = [p.getJointInfo(self.body, j) for j in range(n)]
         self.joint_index = {i[1].decode(): i[0] for i in info}
@@ -97,9 +114,40 @@ class Robot:
                 c = p.createConstraint(self.body, fingers[0], self.body, fingers[1], p.JOINT_GEAR, [0, 1, 0],
                                        [0, 0, 0], [0, 0, 0])
                 p.changeConstraint(c, gearRatio=self.spec.arms[arm].gripper.gear_ratio, maxForce=100, erp=0.2)
+        self.torso_idx = self.joint_index[self.spec.torso_joint] if self.spec.torso_joint else None
+        self.head_idx = [self.joint_index[j] for j in self.spec.head_joints]
+        for j in self.spec.wheels.joints:   # wheels are spun by the driver, not held by a motor
+            p.setJointMotorControl2(self.body, self.joint_index[j], p.VELOCITY_CONTROL, force=0.0)
         self.grasp = GraspAssist(world, self) if self.spec.grasp_assist else None
         if self.grasp is not None:
             world.add_extension(self.grasp)
+        self.driver = BaseDriver(self) if self.mobile else None
+        if self.driver is not None:
+            world.add_extension(self.driver)
+
+    def ignore_collisions_with(self, body: int) -> None:
+        """No contacts between any robot link and `body` (the floor: a kinematic base needs no footing)."""
+        p = self.world.p
+        for link in [-1, *range(p.getNumJoints(self.body))]:
+            p.setCollisionFilterPair(self.body, body, link, -1, 0)
+
+    def set_base_pose(self, pose: Pose) -> None:
+        """Move the base link frame to `pose` (world); PyBullet places bodies by their centre of mass."""
+        com = pose.compose(self._base_inertial)
+        self.world.p.resetBasePositionAndOrientation(self.body, com.pos.tolist(), com.quat.tolist())
+
+    def hold_joints(self, targets: dict[int, float]) -> None:
+        """Position targets for joints outside the arms (legs, head, torso), by PyBullet joint index."""
+        idx = list(targets)
+        self.world.p.setJointMotorControlArray(
+            self.body, idx, self.world.p.POSITION_CONTROL, targetPositions=[targets[j] for j in idx],
+            forces=[self._effort[j] for j in idx], positionGains=[self.spec.gains.position_gain] * len(idx),
+            velocityGains=[self.spec.gains.velocity_gain] * len(idx))
+
+    def substep(self, dt: float) -> None:
+        """Before each physics substep: move a mobile base (no-op for a fixed one)."""
+        if self.driver is not None:
+            self.driver.substep(dt)
 
     # -- state queries -------------------------------------------------------------------------------------
     def base_pose(self) -> Pose:
@@ -145,6 +193,7 @@ class Robot:
         obs[schema.OBS_JOINT_VEL] = qd
         base = self.base_pose()
         obs[schema.OBS_BASE_POSE] = np.concatenate([base.pos, base.quat])
+        obs[schema.OBS_BASE_VEL] = self.driver.vel.copy() if self.driver is not None else np.zeros(3)
         return obs
 
     # -- control -------------------------------------------------------------------------------------------
@@ -160,7 +209,13 @@ class Robot:
         for arm in ARMS:
             g = command.hand(arm).grip
             grips[arm] = float(np.clip(g, 0.0, 1.0)) if np.isfinite(g) else 0.0
-        return JointTargets({a: r.q for a, r in results.items()}, grips, results, command.base_twist)
+        head = command.head
+        if head is not None and self.head_range is not None:
+            head = tuple(float(np.clip(v, r.low, r.high)) for v, r in zip(head, self.head_range))
+        torso = command.torso
+        if torso is not None and self.torso_range is not None:
+            torso = float(np.clip(torso, self.torso_range.low, self.torso_range.high))
+        return JointTargets({a: r.q for a, r in results.items()}, grips, results, command.base_twist, head, torso)
 
     def apply(self, targets: JointTargets) -> None:
         """Send joint targets to the motors (they hold them through the physics substeps)."""
@@ -176,6 +231,16 @@ class Robot:
             force = self.spec.arms[arm].gripper.force
             p.setJointMotorControlArray(self.body, fingers, p.POSITION_CONTROL, targetPositions=[target] * len(fingers),
                                         forces=[force] * len(fingers))
+        held: dict[int, float] = {}
+        if self.head_idx:
+            head = targets.head or tuple(r.home for r in self.head_range)
+            held.update(zip(self.head_idx, head))
+        if self.torso_idx is not None:
+            held[self.torso_idx] = self.torso_range.home if targets.torso is None else targets.torso
+        if held:
+            self.hold_joints(held)
+        if self.driver is not None:
+            self.driver.set_command(targets.base_twist)
 
     def after_control_tick(self, targets: JointTargets) -> None:
         if self.grasp is not None:

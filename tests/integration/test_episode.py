@@ -7,6 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
+from robotschool.control.actions import DIM
 from robotschool.devices.scripted import ScriptedDevice
 from robotschool.env import RobotEnv
 from robotschool.recording import schema
@@ -48,7 +49,7 @@ def test_file_has_robomimic_layout(recorded):
         assert env_args["env_name"] == "parts_sorting"
         demo = data["demo_0"]
         t = demo.attrs["num_samples"]
-        assert demo["actions"].shape == (t, 23) and demo["actions"].dtype == np.float32
+        assert demo["actions"].shape == (t, DIM) and demo["actions"].dtype == np.float32
         assert np.all(np.abs(demo["actions"][()]) <= 1.0)
         assert demo["obs/head_image"].shape == (t, 32, 32, 3) and demo["obs/head_image"].dtype == np.uint8
         for arm in ("left", "right"):

@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 import pytest
 
+from robotschool.control.actions import DIM
 from robotschool.recording import schema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def test_generate_writes_a_complete_dataset(recorded: Path):
         t = int(demo.attrs[schema.ATTR_NUM_SAMPLES])
         assert t > 0 and data.attrs[schema.ATTR_TOTAL] == t
         assert demo.attrs[schema.ATTR_SUCCESS]
-        assert demo[schema.ACTIONS].shape == (t, 23)
+        assert demo[schema.ACTIONS].shape == (t, DIM)
         assert demo[schema.OBS]["head_image"].shape == (t, 32, 32, 3)
         assert demo[schema.STATES].shape == (t, int(data.attrs["state_size"]))
         assert list(demo.attrs["seed"]) == [0, 0] and demo.attrs["attempt"] == 0
