@@ -42,15 +42,20 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=520)
     ap.add_argument("--out", default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--robot", default=None, help="robot name or YAML (default: the scene's)")
+    ap.add_argument("--yaw", type=float, default=125.0, help="observer camera yaw (degrees)")
+    ap.add_argument("--distance", type=float, default=1.75, help="observer camera distance (m)")
+    ap.add_argument("--target", default="0.25,0,1.12", help="observer camera target x,y,z (m)")
     args = ap.parse_args()
-    env = RobotEnv(args.scene, overrides=args.overrides)
+    env = RobotEnv(args.scene, robot=args.robot, overrides=args.overrides)
     obs = env.reset(seed=[args.seed, 0])
     device = ScriptedDevice(env.make_oracle())
     retarget = make_retargeter(env)
     for _ in range(args.steps):
         obs, *_ = env.step(env.encode(retarget(device.poll(obs, env.time))))
     p = env.world.p
-    view = p.computeViewMatrixFromYawPitchRoll([0.25, 0.0, 1.12], 1.75, 125, -30, 0, 2)
+    view = p.computeViewMatrixFromYawPitchRoll([float(v) for v in args.target.split(",")], args.distance,
+                                            args.yaw, -30, 0, 2)
     proj = p.computeProjectionMatrixFOV(45, args.width / args.height, 0.05, 10)
     _, _, rgba, _, _ = p.getCameraImage(args.width, args.height, view, proj, renderer=p.ER_TINY_RENDERER,
                                         shadow=1, lightDirection=[1.0, 1.5, 3.0])

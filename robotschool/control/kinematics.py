@@ -48,7 +48,8 @@ def parse_urdf_joints(path: str) -> dict[str, UrdfJoint]:
         rpy = [float(v) for v in (origin.get("rpy", "0 0 0") if origin is not None else "0 0 0").split()]
         axis_el = j.find("axis")
         axis = np.array([float(v) for v in axis_el.get("xyz").split()]) if axis_el is not None else np.array([1.0, 0, 0])
-        axis = axis / np.linalg.norm(axis)
+        norm = np.linalg.norm(axis)
+        axis = axis / norm if norm > 0 else np.array([1.0, 0, 0])   # fixed joints may say axis="0 0 0"
         lim = j.find("limit")
         kind = j.get("type")
         lower = float(lim.get("lower", -math.pi)) if lim is not None else -math.pi

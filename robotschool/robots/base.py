@@ -202,8 +202,16 @@ class Robot:
         return g.open + float(np.clip(grip, 0.0, 1.0)) * (g.closed - g.open)
 
     def solve(self, command: RobotCommand) -> JointTargets:
-        """IK for both hands from the measured joint positions (stateless, so replays are exact)."""
+        """IK for both hands from the measured joint positions (stateless, so replays are exact).
+
+        A moving torso lift is taken where it is measured (solving for its commanded end position instead was
+        tried: the arm then swings through joint space and the hands stray further); the lift is slow (URDF
+        velocity limit), so the hands lag its motion by a few millimetres.
+        """
         q_all = self.joint_states()[0]
+        torso = command.torso
+        if torso is not None and self.torso_range is not None:
+            torso = float(np.clip(torso, self.torso_range.low, self.torso_range.high))
         results = {arm: self.ik[arm].solve(command.hand(arm).pose, self.chain_q(arm, q_all)) for arm in ARMS}
         grips = {}
         for arm in ARMS:
@@ -212,9 +220,6 @@ class Robot:
         head = command.head
         if head is not None and self.head_range is not None:
             head = tuple(float(np.clip(v, r.low, r.high)) for v, r in zip(head, self.head_range))
-        torso = command.torso
-        if torso is not None and self.torso_range is not None:
-            torso = float(np.clip(torso, self.torso_range.low, self.torso_range.high))
         return JointTargets({a: r.q for a, r in results.items()}, grips, results, command.base_twist, head, torso)
 
     def apply(self, targets: JointTargets) -> None:

@@ -31,7 +31,7 @@ def _yaw_quat(yaw: float) -> np.ndarray:
 class BaseDriver:
     """Integrates the base twist and animates legs or wheels. One per built robot; a World extension."""
 
-    state_size = 5    # vx, vy, wz (current, base frame), gait phase, gait amplitude
+    state_size = 8    # x, y, yaw (world), vx, vy, wz (current, base frame), gait phase, gait amplitude
 
     def __init__(self, robot: "Robot"):
         self.robot = robot
@@ -39,6 +39,11 @@ class BaseDriver:
         self.kind = spec.base_type
         self.max_speed = np.asarray(spec.max_base_speed, dtype=np.float64)
         self.max_accel = np.asarray(spec.max_base_accel, dtype=np.float64)
+        base = robot.base_pose()
+        # the driver integrates its own planar pose rather than reading PyBullet's back every substep: no
+        # round-off creeps in through quaternion conversions, and the pose is exactly part of the state
+        self.pose = np.array([base.pos[0], base.pos[1], 2.0 * math.atan2(base.quat[2], base.quat[3])])
+        self.height = float(base.pos[2])
         self.vel = np.zeros(3)
         self.phase = 0.0
         self.amplitude = 0.0
@@ -51,11 +56,12 @@ class BaseDriver:
 
     # -- World extension ------------------------------------------------------------------------------------
     def get_state(self) -> np.ndarray:
-        return np.array([*self.vel, self.phase, self.amplitude])
+        return np.array([*self.pose, *self.vel, self.phase, self.amplitude])
 
     def set_state(self, state: np.ndarray) -> None:
-        self.vel = np.array(state[:3], dtype=np.float64)
-        self.phase, self.amplitude = float(state[3]), float(state[4])
+        self.pose = np.array(state[:3], dtype=np.float64)
+        self.vel = np.array(state[3:6], dtype=np.float64)
+        self.phase, self.amplitude = float(state[6]), float(state[7])
 
     # -- driving --------------------------------------------------------------------------------------------
     def set_command(self, twist) -> None:
@@ -70,12 +76,11 @@ class BaseDriver:
         self.vel = self.vel + dv
         moving = bool(np.any(self.vel != 0.0))
         if moving:
-            base = self.robot.base_pose()
-            yaw = 2.0 * math.atan2(base.quat[2], base.quat[3])   # the base stays upright: yaw only
+            x, y, yaw = self.pose
             c, s = math.cos(yaw), math.sin(yaw)
             vx, vy, wz = self.vel
-            pos = base.pos + dt * np.array([c * vx - s * vy, s * vx + c * vy, 0.0])
-            self.robot.set_base_pose(Pose(pos, _yaw_quat(yaw + dt * wz)))
+            self.pose = np.array([x + dt * (c * vx - s * vy), y + dt * (s * vx + c * vy), yaw + dt * wz])
+            self.robot.set_base_pose(Pose([self.pose[0], self.pose[1], self.height], _yaw_quat(self.pose[2])))
         if self._legs and (self.amplitude > 0.0 or self.phase != 0.0 or moving):
             self._gait(dt)
         if self._wheels and moving:

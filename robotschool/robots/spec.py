@@ -14,6 +14,7 @@ from robotschool import config
 from robotschool.config import check
 from robotschool.control.ik import IKSettings
 from robotschool.errors import ConfigError
+from robotschool.robots.assembly import AssemblySpec, build_urdf, resolve_urdf
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,10 @@ class WheelSpec:
 @dataclass(frozen=True)
 class RobotSpec:
     name: str
-    urdf: str                                # relative to the YAML file, or "pybullet_data:<path>"
     base_link: str
     arms: dict[str, ArmSpec]                 # keys: left, right
+    urdf: str = ""                           # relative to the YAML file, or "pybullet_data:<path>"
+    assembly: AssemblySpec | None = None     # ... or several URDFs merged into one (robots/assembly.py)
     groups: dict[str, list[str]] = field(default_factory=dict)   # other joint groups (waist, head, legs, ...)
     home: dict[str, float] = field(default_factory=dict)   # joint -> position; others start at 0
     limits: dict[str, tuple[float, float]] = field(default_factory=dict)   # override URDF joint limits
@@ -101,11 +103,9 @@ class RobotSpec:
     source: str = ""                         # filled in by load_spec: where it came from
 
     def urdf_path(self) -> Path:
-        if self.urdf.startswith("pybullet_data:"):
-            import pybullet_data
-            return Path(pybullet_data.getDataPath()) / self.urdf.split(":", 1)[1]
-        path = Path(self.urdf)
-        return path if path.is_absolute() else Path(self.source).parent / path
+        if self.assembly is not None:
+            return build_urdf(self.assembly, self.name, Path(self.source).parent)
+        return resolve_urdf(self.urdf, Path(self.source).parent)
 
 
 def load_spec(path: str | Path, overrides=()) -> RobotSpec:
@@ -114,6 +114,9 @@ def load_spec(path: str | Path, overrides=()) -> RobotSpec:
     if sorted(spec.arms) != ["left", "right"]:
         raise ConfigError(f"{path}: key 'arms': expected exactly the arms 'left' and 'right', got {sorted(spec.arms)}")
     object.__setattr__(spec, "source", str(path.resolve()))
+    if bool(spec.urdf) == (spec.assembly is not None):
+        raise ConfigError(f"{path}: give either key 'urdf' (one URDF file) or key 'assembly' (several merged), "
+                          "not both or neither")
     if spec.head_joints and len(spec.head_joints) != 2:
         raise ConfigError(f"{path}: key 'head_joints': expected [yaw_joint, pitch_joint], got {spec.head_joints}")
     if spec.base_type == "legged" and (len(spec.gait.left) != 6 or len(spec.gait.right) != 6):
