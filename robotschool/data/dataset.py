@@ -15,11 +15,18 @@ Item layout::
     {"obs": {key: (frame_stack, ...)}, "actions": (seq_len, A), "pad_mask": (seq_len,) bool,
      "obs_pad_mask": (frame_stack,) bool}
 
+``get_batch(indices)`` returns the same items stacked along a leading batch axis (one vectorised gather for
+the cached keys instead of a Python loop per item); ``ds[i]`` is ``get_batch([i])`` without that axis. Use it
+(or `TorchDemoDataset.loader`, which feeds it index batches) when loading speed matters: see
+scripts/bench_loader.py.
+
 Caching: ``"low_dim"`` loads every non-image observation key and the actions into memory at init and reads
 image/depth keys lazily; ``"all"`` loads everything (refused if it would take more than half the available
-memory); ``None`` reads everything lazily. Lazy reads open the files on first access in each process (handles
-are never pickled, and a forked child reopens them), so a torch DataLoader with ``num_workers > 0`` works with
-either fork or spawn.
+memory); ``None`` reads everything lazily. Cached keys live in one array per key (all demos concatenated,
+normalised once at load when ``normalize``), so a window is one fancy-indexing gather. Lazy reads open the
+files on first access in each process (handles are never pickled, and a forked child reopens them), so a torch
+DataLoader with ``num_workers > 0`` works with either fork or spawn. A damaged chunk raises a one-line
+`DatasetError` naming the file, demo and key.
 """
 from __future__ import annotations
 
@@ -55,6 +62,13 @@ def available_memory_bytes() -> int:
         return 0
 
 
+def _unreadable(path: Path, name: str, key: str, e: OSError) -> DatasetError:
+    """A damaged chunk (h5py raises OSError) as a one-line error naming where it is."""
+    detail = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    return DatasetError(f"{path}: {name}/{key} is unreadable ({detail}); the file is damaged, "
+                        f"run `robotschool validate {path}`")
+
+
 def _gib(n: float) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**27 else f"{n / 2**20:.1f} MiB" if n >= 2**10 else f"{int(n)} B"
 
@@ -72,7 +86,8 @@ class DemoDataset:
         filter_key: restrict to the demos listed in ``/mask/<filter_key>`` of each file (e.g. "train").
         cache: ``"low_dim"``, ``"all"`` or ``None`` (see the module doc).
         normalize: return ``(x - mean) / max(std, 1e-6)`` (float32) for low-dim obs and actions, using the
-            stats stored in the files by ``robotschool stats FILE`` (pooled over files by sample count).
+            stats stored in the files (written when `DatasetWriter` finalises a file, or recomputed by
+            ``robotschool stats FILE``), pooled over files by sample count.
         cache_limit_bytes: the most ``cache="all"`` may load; default half of the available memory.
     """
 
@@ -105,21 +120,17 @@ class DemoDataset:
 
         # per demo: (file index, demo name, T); per item: demo index and start step
         self.demos: list[tuple[int, str, int]] = []
-        self._cache: list[dict[str, np.ndarray]] = []
         self._handles: dict[int, h5py.File] = {}
+        self._dsets: dict[tuple[int, str], h5py.Dataset] = {}
         self._pid = os.getpid()
 
-        cached_keys = self._cached_keys()
         if cache == "all":
             self._check_cache_all_fits(cache_limit_bytes)
         per_file_stats: list[dict[str, Any]] = []
         for fi, path in enumerate(self.paths):
             with open_dataset_file(path) as f:
                 for name in self._select_demos(f, path):
-                    demo = f[schema.DATA][name]
-                    t = self._check_demo(demo, path, name)
-                    self.demos.append((fi, name, t))
-                    self._cache.append({k: demo[k][()] for k in cached_keys})
+                    self.demos.append((fi, name, self._check_demo(f[schema.DATA][name], path, name)))
                 if self.normalize:
                     per_file_stats.append(_read_stats(f, path))
 
@@ -127,13 +138,25 @@ class DemoDataset:
         if self.normalize:
             self._norm = self._pool_stats(per_file_stats)
 
+        self._lengths = np.array([t for _, _, t in self.demos], dtype=np.int64)
+        self._offsets = np.concatenate([[0], np.cumsum(self._lengths)[:-1]]).astype(np.int64) \
+            if self.demos else np.zeros(0, np.int64)
+        self._flat: dict[str, np.ndarray] = self._load_cache()
+
         starts, owners = [], []
-        for di, (_, _, t) in enumerate(self.demos):
+        for di, t in enumerate(self._lengths.tolist()):
             n = t if self.pad else max(t - self.seq_len + 1, 0)
             starts.append(np.arange(n, dtype=np.int64))
             owners.append(np.full(n, di, dtype=np.int64))
         self._starts = np.concatenate(starts) if starts else np.zeros(0, np.int64)
         self._owners = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+        # per window, in flat rows (all demos concatenated): its start, and its demo's first and last row
+        self._row0 = self._offsets[self._owners] + self._starts if self.demos else np.zeros(0, np.int64)
+        self._row_first = self._offsets[self._owners] if self.demos else np.zeros(0, np.int64)
+        self._row_last = self._row_first + self._lengths[self._owners] - 1 if self.demos else np.zeros(0, np.int64)
+        self._obs_paths = [(k, f"{schema.OBS}/{k}") for k in self.obs_keys]
+        self._frame_offsets = np.arange(-self.frame_stack + 1, 1, dtype=np.int64)
+        self._step_offsets = np.arange(self.seq_len, dtype=np.int64)
 
     # ------------------------------------------------------------------ construction helpers
 
@@ -176,6 +199,36 @@ class DemoDataset:
                 raise DatasetError(f"{path}: {name}/{key} has shape {demo[key].shape}, expected first axis {t}")
         return t
 
+    def _load_cache(self) -> dict[str, np.ndarray]:
+        """Every cached key as one array over all demos (filled in place: no second copy of the data)."""
+        keys = self._cached_keys()
+        if not keys or not self.demos:
+            return {}
+        total = int(self._lengths.sum())
+        flat: dict[str, np.ndarray] = {}
+        try:
+            for di, (fi, name, t) in enumerate(self.demos):
+                demo = self._file(fi)[schema.DATA][name]
+                o = int(self._offsets[di])
+                for key in keys:
+                    src = demo[key]
+                    if key not in flat:
+                        flat[key] = np.empty((total,) + src.shape[1:], dtype=src.dtype)
+                    elif src.shape[1:] != flat[key].shape[1:]:
+                        raise DatasetError(f"{self.paths[fi]}: {name}/{key} has samples of shape "
+                                           f"{src.shape[1:]}, other demos {flat[key].shape[1:]}")
+                    if t:
+                        try:
+                            src.read_direct(flat[key], np.s_[0:t], np.s_[o:o + t])
+                        except OSError as e:
+                            raise _unreadable(self.paths[fi], name, key, e) from None
+        finally:
+            self.close()         # the lazy handles are reopened per process on first use
+        for key, (mean, std) in self._norm.items():
+            if key in flat:
+                flat[key] = ((flat[key] - mean) / std).astype(np.float32)
+        return flat
+
     def _estimate_bytes(self) -> int:
         total = 0
         for path in self.paths:
@@ -212,13 +265,21 @@ class DemoDataset:
 
     def _file(self, fi: int) -> h5py.File:
         if self._pid != os.getpid():       # forked: never use the parent's HDF5 handles
-            self._handles = {}
+            self._handles, self._dsets = {}, {}
             self._pid = os.getpid()
         f = self._handles.get(fi)
         if f is None or not f.id.valid:
             f = open_dataset_file(self.paths[fi])
             self._handles[fi] = f
+            self._dsets = {k: v for k, v in self._dsets.items() if self.demos[k[0]][0] != fi}
         return f
+
+    def _dataset(self, di: int, key: str) -> h5py.Dataset:
+        f = self._file(self.demos[di][0])          # checks the process and the handle first
+        d = self._dsets.get((di, key))
+        if d is None:
+            d = self._dsets[(di, key)] = f[schema.DATA][self.demos[di][1]][key]
+        return d
 
     def close(self) -> None:
         """Close the lazily opened files of this process (reopened on the next access)."""
@@ -228,7 +289,7 @@ class DemoDataset:
                     f.close()
                 except Exception:   # noqa: BLE001 - closing is best effort
                     pass
-        self._handles = {}
+        self._handles, self._dsets = {}, {}
 
     def __enter__(self) -> DemoDataset:
         return self
@@ -238,12 +299,12 @@ class DemoDataset:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_handles"] = {}
+        state["_handles"], state["_dsets"] = {}, {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._handles = {}
+        self._handles, self._dsets = {}, {}
         self._pid = os.getpid()
 
     # ------------------------------------------------------------------ items
@@ -255,39 +316,62 @@ class DemoDataset:
     def num_demos(self) -> int:
         return len(self.demos)
 
-    def _read(self, di: int, key: str, lo: int, hi: int) -> np.ndarray:
-        cached = self._cache[di].get(key)
-        if cached is not None:
-            return cached[lo:hi]
-        fi, name, _ = self.demos[di]
-        return self._file(fi)[schema.DATA][name][key][lo:hi]
-
-    def _window(self, di: int, key: str, index: np.ndarray) -> np.ndarray:
-        lo, hi = int(index.min()), int(index.max()) + 1
-        block = self._read(di, key, lo, hi)
-        return block[index - lo]
-
     def __getitem__(self, i: int) -> dict[str, Any]:
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"index {i} out of range for a dataset of {n} windows")
-        i = int(i) % n
-        di, t = int(self._owners[i]), int(self._starts[i])
-        length = self.demos[di][2]
+        batch = self.get_batch(np.array([int(i)], dtype=np.int64))
+        return {"obs": {k: v[0] for k, v in batch["obs"].items()},
+                **{k: v[0] for k, v in batch.items() if k != "obs"}}
 
-        frames = np.arange(t - self.frame_stack + 1, t + 1)
-        obs_pad_mask = frames >= 0
-        frames = np.clip(frames, 0, length - 1)
-        steps = np.arange(t, t + self.seq_len)
-        pad_mask = steps < length
-        steps = np.clip(steps, 0, length - 1)
+    def get_batch(self, indices: Sequence[int] | np.ndarray) -> dict[str, Any]:
+        """The items at `indices`, stacked: obs (B, frame_stack, ...), actions (B, seq_len, A), masks (B, ...).
 
-        obs = {}
-        for key in self.obs_keys:
-            full = f"{schema.OBS}/{key}"
-            obs[key] = self._normalized(full, self._window(di, full, frames))
-        actions = self._normalized(self.action_key, self._window(di, self.action_key, steps))
+        Works in flat rows (all demos concatenated, as the cache stores them): a window's rows are its start
+        row plus 0..seq_len-1 (or minus frame_stack-1..0), clamped to its demo's rows. Negative indices count
+        from the end; out-of-range ones raise IndexError.
+        """
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        row0 = self._row0[idx][:, None]
+        last = self._row_last[idx][:, None]
+        steps = row0 + self._step_offsets
+        pad_mask = steps <= last
+        np.minimum(steps, last, out=steps)
+        if self.frame_stack == 1:
+            frames = row0
+            obs_pad_mask = np.ones((idx.shape[0], 1), dtype=bool)
+        else:
+            first = self._row_first[idx][:, None]
+            frames = row0 + self._frame_offsets
+            obs_pad_mask = frames >= first
+            np.maximum(frames, first, out=frames)
+        obs = {k: self._gather(full, idx, frames) for k, full in self._obs_paths}
+        actions = self._gather(self.action_key, idx, steps)
         return {"obs": obs, "actions": actions, "pad_mask": pad_mask, "obs_pad_mask": obs_pad_mask}
+
+    def _gather(self, key: str, idx: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Flat rows (B, W) of one key: a fancy index into the cache, or lazy reads from the files."""
+        flat = self._flat.get(key)
+        if flat is not None:
+            return flat[rows]
+        di = self._owners[idx]
+        local = rows - self._offsets[di][:, None]
+        out = None
+        for b in range(rows.shape[0]):
+            lo, hi = int(local[b, 0]), int(local[b, -1]) + 1     # rows are sorted (clamped ranges)
+            try:
+                block = self._dataset(int(di[b]), key)[lo:hi]
+            except OSError as e:
+                fi, name, _ = self.demos[int(di[b])]
+                raise _unreadable(self.paths[fi], name, key, e) from None
+            if out is None:
+                out = np.empty(rows.shape + block.shape[1:], dtype=block.dtype)
+            out[b] = block[local[b] - lo]
+        if out is None:                  # an empty batch
+            d = self._dataset(0, key) if self.demos else None
+            out = np.empty(rows.shape + (d.shape[1:] if d is not None else ()),
+                           dtype=d.dtype if d is not None else np.float32)
+        return self._normalized(key, out)
 
     def _normalized(self, key: str, x: np.ndarray) -> np.ndarray:
         norm = self._norm.get(key)

@@ -41,6 +41,12 @@ built at commit time in the main file, because shard demo names differ from fina
 demo group into another file under another name breaks it (its sources name the old path);
 copy the whole file instead, or rebuild it.
 
+**Normalisation stats.** The final commit (`close`) also computes `/stats` (robotschool.data.stats: mean,
+std, min, max, q01, q99 of every low-dim obs and action key, streamed demo by demo) into the same temp copy,
+so they become visible in the same atomic replace as the last demos. If computing them fails, the commit goes
+on without them (a warning says to run `robotschool stats FILE`): stats are derived data, demos are not.
+Intermediate commits leave any older `/stats` in place; readers tell they are stale from their `total`.
+
 **One writer per path.** The writer holds an advisory `flock` on `<path>.parts/` while open, so a
 second writer on the same path fails with `OutputPathError` instead of racing to replace the file and
 losing the other's demos. Readers may open the main file at any time: they see the last commit.
@@ -234,7 +240,7 @@ class DatasetWriter:
         if self._closed:
             return
         try:
-            self._commit()
+            self._commit(final=True)
         finally:
             self._closed = True
             self._release(remove_parts=True)
@@ -337,13 +343,16 @@ class DatasetWriter:
 
     # ------------------------------------------------------------------ commit
 
-    def _commit(self) -> None:
-        """Append staged shards to a copy of the main file and atomically replace it (see module doc)."""
-        if not self._pending and not self._dirty:
+    def _commit(self, *, final: bool = False) -> None:
+        """Append staged shards to a copy of the main file and atomically replace it (see module doc).
+
+        `final` (from `close`) also writes fresh normalisation stats, committing even with nothing pending
+        when the file's stats are missing or stale."""
+        if not self._pending and not self._dirty and not (final and _stats_need_update(self._path)):
             return
         self._tmp.unlink(missing_ok=True)
         try:
-            new, new_valid = self._write_next_version()
+            new, new_valid = self._write_next_version(with_stats=final)
             _fsync(self._tmp)
             os.replace(self._tmp, self._path)
         except BaseException:
@@ -359,8 +368,8 @@ class DatasetWriter:
         self._pending.clear()
         _fsync(self._parts)
 
-    def _write_next_version(self) -> tuple[list[_Committed], set[str]]:
-        """Build `<path>.tmp`: the current main file plus the pending demos, masks and attrs."""
+    def _write_next_version(self, *, with_stats: bool = False) -> tuple[list[_Committed], set[str]]:
+        """Build `<path>.tmp`: the current main file plus the pending demos, masks, attrs (and stats)."""
         if self._path.exists():
             shutil.copyfile(self._path, self._tmp)
             f = h5py.File(self._tmp, "a")
@@ -384,6 +393,8 @@ class DatasetWriter:
             demos = self._committed + new
             data.attrs[schema.ATTR_TOTAL] = sum(d.num_samples for d in demos)
             _write_masks(f, demos, self._valid | new_valid)
+            if with_stats and demos:
+                _write_stats_or_warn(f, self._path)
         return new, new_valid
 
     # ------------------------------------------------------------------ split
@@ -576,6 +587,37 @@ def _build_next_obs(demo: h5py.Group) -> None:
             layout[: t - 1] = h5py.VirtualSource(".", src.name, shape=src.shape, dtype=src.dtype)[1:]
         layout[t - 1:] = h5py.VirtualSource(".", final.name, shape=final.shape, dtype=final.dtype)
         next_obs.create_virtual_dataset(name, layout)
+
+
+def _stats_need_update(path: Path) -> bool:
+    """A committed file with demos whose /stats are missing or older than its demos (e.g. after resume)."""
+    from robotschool.data.stats import ATTR_STATS_TOTAL, STATS   # lazy: robotschool.data imports this module
+
+    try:
+        with h5py.File(path, "r") as f:
+            data = f.get(schema.DATA)
+            if not isinstance(data, h5py.Group) or not any(_is_demo_name(n) for n in data):
+                return False
+            stats = f.get(STATS)
+            return not isinstance(stats, h5py.Group) or \
+                stats.attrs.get(ATTR_STATS_TOTAL) != data.attrs.get(schema.ATTR_TOTAL)
+    except OSError:
+        return False
+
+
+def _write_stats_or_warn(f: h5py.File, path: Path) -> None:
+    """Store fresh /stats in the version being committed; on failure commit the demos without them."""
+    from robotschool.data.stats import STATS, compute_stats_in, store_stats
+
+    try:
+        stats = compute_stats_in(f, path)
+    except Exception as e:   # noqa: BLE001 - derived data must never cost the demos
+        _log.warning("%s: normalisation stats not computed (%s); the demos are saved, run "
+                     "`robotschool stats %s` to add them", path, e, path)
+        if STATS in f:
+            del f[STATS]         # stale ones would be worse than none
+        return
+    store_stats(f, stats)
 
 
 def _write_masks(f: h5py.File, demos: list[_Committed], valid: set[str]) -> None:

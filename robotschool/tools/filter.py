@@ -4,7 +4,7 @@ A condition is ``<dotted.path><op><value>`` with op one of ``> >= < <= == !=``, 
 or ``parts.0.color==red``: the path walks the demo's `scene_params` JSON (list items by index), the value
 is parsed as JSON when it can be (numbers, true/false, "quoted") and taken as text otherwise. A demo whose
 params lack the path does not match. Kept demos are re-added through `DatasetWriter` to a new file
-(see `_episode_io.py`); `/stats` are not carried over.
+(see `_episode_io.py`), which computes fresh `/stats` for the kept demos when it closes.
 """
 from __future__ import annotations
 

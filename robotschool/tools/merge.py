@@ -2,8 +2,8 @@
 
 Demos are re-added through `DatasetWriter` (see `_episode_io.py`): that rebuilds `next_obs` for the new
 names, `total` and the masks (the train/valid split is the writer's default hash; run `split` to redraw it).
-Normalisation stats (`/stats`) are not carried over: they describe one input, not the merge; run
-`robotschool stats` on the output. Files whose `scene` or `action_space` differ are refused, because their
+Normalisation stats (`/stats`) of the inputs are not copied: they describe one input, not the merge; the
+writer computes the merged file's own when it closes. Files whose `scene` or `action_space` differ are refused, because their
 actions or observations would not mean the same thing.
 """
 from __future__ import annotations
@@ -46,9 +46,7 @@ def merge(inputs: list[str | Path], out: str | Path, overwrite: bool = False) ->
         episodes = (read_episode(g) for _, g in pairs)
         count = write_episodes(out, data_attrs(files[0]), episodes, overwrite=overwrite)
         new = [schema.demo_name(i) for i in range(count)]
-        notes = []
-        if any("stats" in f for f in files):
-            notes.append(f"normalisation stats were not copied; run `robotschool stats {out}`")
+        notes: list[str] = []
         sources = [(p, g.name.rsplit("/", 1)[-1], n) for (p, g), n in zip(pairs, new)]
     return MergeResult(out, len(new), sources, notes)
 

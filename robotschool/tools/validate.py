@@ -104,8 +104,13 @@ def _check_demo(demo: h5py.Group, where: str, problems: list[str]) -> int:
     for key, ds in timed.items():
         if ds.ndim < 1 or ds.shape[0] != t:
             problems.append(f"{where}/{key}: {ds.shape[0] if ds.ndim else 0} rows but {schema.ACTIONS} has {t}")
-        if not key.startswith(schema.NEXT_OBS) and ds.dtype.kind == "f":
-            _check_values(ds[()], f"{where}/{key}", problems)
+        if not key.startswith(schema.NEXT_OBS):
+            try:
+                values = ds[()]     # reads (and decompresses) every chunk: a damaged one shows up here
+            except OSError as e:
+                problems.append(f"{where}/{key}: data unreadable ({_first_line(e)})")
+                continue
+            _check_values(values, f"{where}/{key}", problems)
     if isinstance(demo.get(schema.OBS), h5py.Group) and isinstance(demo.get(schema.NEXT_OBS), h5py.Group):
         lacking = sorted(set(demo[schema.OBS]) - set(demo[schema.NEXT_OBS]))
         if lacking:

@@ -154,6 +154,28 @@ def test_cache_modes_give_identical_items(demo_file, cache):
             np.testing.assert_array_equal(a[k], b[k])
 
 
+@pytest.mark.parametrize("cache", ["low_dim", "all", None])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_get_batch_equals_stacked_items(demo_file, cache, normalize):
+    path, _ = demo_file
+    ds = DemoDataset(path, OBS_KEYS, seq_len=3, frame_stack=2, cache=cache, normalize=normalize)
+    idx = np.array([0, 4, 4, 11, -1, 7])
+    batch = ds.get_batch(idx)
+    items = [ds[int(i)] for i in idx]
+    for k in OBS_KEYS:
+        np.testing.assert_array_equal(batch["obs"][k], np.stack([it["obs"][k] for it in items]))
+        assert batch["obs"][k].dtype == (np.float32 if normalize and k != IMAGE else items[0]["obs"][k].dtype)
+    for k in ("actions", "pad_mask", "obs_pad_mask"):
+        np.testing.assert_array_equal(batch[k], np.stack([it[k] for it in items]))
+    assert batch["actions"].shape == (6, 3, A) and batch["obs"][IMAGE].shape == (6, 2, 8, 8, 3)
+    empty = ds.get_batch([])
+    assert empty["actions"].shape == (0, 3, A) and empty["obs"][IMAGE].shape == (0, 2, 8, 8, 3)
+    with pytest.raises(IndexError):
+        ds.get_batch([0, len(ds)])
+    with pytest.raises(IndexError, match="out of range"):
+        ds[len(ds)]
+
+
 def test_cache_all_refused_over_limit(demo_file):
     path, _ = demo_file
     with pytest.raises(DatasetError, match="cache='all' needs .* use cache='low_dim'") as err:
@@ -176,22 +198,32 @@ def test_errors_name_file_and_key(demo_file, tmp_path):
         DemoDataset(path, [JOINT], action_key=f"{schema.ACTION_DICT}/{schema.ACT_EE_ABS}")
 
 
+def numpy_stats(x: np.ndarray) -> dict[str, np.ndarray]:
+    x = x.astype(np.float64)
+    return {"mean": x.mean(0), "std": x.std(0), "min": x.min(0), "max": x.max(0),
+            "q01": np.quantile(x, 0.01, axis=0), "q99": np.quantile(x, 0.99, axis=0)}
+
+
 def test_stats_match_numpy_and_round_trip(demo_file, tmp_path):
     src, episodes = demo_file
     path = tmp_path / "stats.hdf5"
     path.write_bytes(src.read_bytes())
+    written = read_stats(path)             # DatasetWriter.close stored them: no manual step
     stats = compute_stats(path)
-    assert set(stats) == {f"obs/{JOINT}", f"obs/{OBJECT}", schema.ACTIONS, GRIP}     # no image stats
+    assert set(stats) == set(written) == {f"obs/{JOINT}", f"obs/{OBJECT}", schema.ACTIONS, GRIP}  # no images
     for key, x in [(f"obs/{JOINT}", np.concatenate([e.obs[JOINT] for e in episodes])),
                    (f"obs/{OBJECT}", np.concatenate([e.obs[OBJECT] for e in episodes])),
                    (schema.ACTIONS, np.concatenate([e.actions for e in episodes])),
                    (GRIP, np.concatenate([e.action_dict[schema.ACT_GRIPPER] for e in episodes]))]:
-        x = x.astype(np.float64)
-        want = {"mean": x.mean(0), "std": x.std(0), "min": x.min(0), "max": x.max(0),
-                "q01": np.quantile(x, 0.01, axis=0), "q99": np.quantile(x, 0.99, axis=0)}
+        want = numpy_stats(x)
+        assert stats[key]["quantiles"] == written[key]["quantiles"] == "exact"
+        assert int(written[key]["count"]) == sum(LENGTHS)
         for name in STAT_NAMES:
             np.testing.assert_allclose(stats[key][name], want[name], rtol=1e-12, atol=1e-12)
+            np.testing.assert_array_equal(written[key][name], stats[key][name])
 
+    with h5py.File(path, "a") as f:        # a file from an older writer, or stats removed
+        del f["stats"]
     with pytest.raises(DatasetError, match=r"run `robotschool stats .*stats.hdf5` first"):
         read_stats(path)
     with pytest.raises(DatasetError, match="robotschool stats"):
@@ -230,14 +262,64 @@ def test_write_stats_refused_while_writer_open(demo_file, tmp_path):
     write_stats(path)                      # closed: fine
 
 
-def test_stale_stats_detected(tmp_path):
+def test_stale_stats_detected_and_refreshed_on_close(tmp_path):
     path = tmp_path / "grow.hdf5"
     write_file(path, lengths=(3,))
-    write_stats(path)
     with DatasetWriter(path, {schema.ATTR_SCENE: "unit"}, resume=True) as w:
         w.add(make_episode(5, 4))
-    with pytest.raises(DatasetError, match="stats cover 3 samples but the file now has 7"):
-        DemoDataset(path, [JOINT], normalize=True)
+        w.flush()                          # an intermediate commit keeps the old stats: stale, and detected
+        with pytest.raises(DatasetError, match="stats cover 3 samples but the file now has 7"):
+            DemoDataset(path, [JOINT], normalize=True)
+    ds = DemoDataset(path, [JOINT], normalize=True)     # the final commit recomputed them
+    assert int(read_stats(path)[schema.ACTIONS]["count"]) == 7 and len(ds) == 7
+
+
+def test_resume_without_new_demos_adds_missing_stats(tmp_path):
+    path = tmp_path / "old.hdf5"
+    write_file(path, lengths=(3, 4))
+    with h5py.File(path, "a") as f:
+        del f["stats"]
+    DatasetWriter(path, {schema.ATTR_SCENE: "unit"}, resume=True).close()
+    assert int(read_stats(path)[f"obs/{JOINT}"]["count"]) == 7
+
+
+def test_stats_failure_keeps_demos(tmp_path, caplog):
+    """Demos whose obs shapes disagree cannot be pooled: the file is still written, without stats."""
+    path = tmp_path / "odd.hdf5"
+    a, b = make_episode(0, 3), make_episode(1, 4)
+    b.obs[JOINT] = np.zeros((4, 5))
+    b.final_obs[JOINT] = np.zeros(5)
+    with DatasetWriter(path, {schema.ATTR_SCENE: "unit"}) as w:
+        w.add(a)
+        w.add(b)
+    assert "normalisation stats not computed" in caplog.text and "robotschool stats" in caplog.text
+    with h5py.File(path, "r") as f:
+        assert "stats" not in f and f["data"].attrs["total"] == 7
+        np.testing.assert_array_equal(f["data/demo_1/actions"][()], b.actions)
+    with pytest.raises(DatasetError, match="demo_1/obs/robot0_joint_pos has shape"):
+        write_stats(path)
+    DemoDataset(path, [OBJECT])            # loads fine without normalisation
+
+
+def test_reservoir_quantiles_on_large_keys(tmp_path):
+    """Over `sample_rows` samples q01/q99 come from a seeded reservoir: close to exact, deterministic."""
+    path = tmp_path / "big.hdf5"
+    episodes = write_file(path, lengths=(700, 900, 400))
+    small = compute_stats(path, sample_rows=500)
+    again = compute_stats(path, sample_rows=500)
+    for key, x in [(f"obs/{JOINT}", np.concatenate([e.obs[JOINT] for e in episodes])),
+                   (schema.ACTIONS, np.concatenate([e.actions for e in episodes]))]:
+        want = numpy_stats(x)
+        assert small[key]["quantiles"] == "reservoir" and int(small[key]["count"]) == 2000
+        for name in ("mean", "std", "min", "max"):        # streamed, still exact
+            np.testing.assert_allclose(small[key][name], want[name], rtol=1e-10, atol=1e-12)
+        for name, p in (("q01", 0.01), ("q99", 0.99)):
+            np.testing.assert_array_equal(small[key][name], again[key][name])
+            # the reservoir's quantile lies within a few percentile points of the exact one
+            lo = np.quantile(x.astype(np.float64), max(p - 0.015, 0), axis=0)
+            hi = np.quantile(x.astype(np.float64), min(p + 0.015, 1), axis=0)
+            assert np.all((small[key][name] >= lo) & (small[key][name] <= hi)), name
+            assert not np.array_equal(small[key][name], want[name])
 
 
 def test_pickled_dataset_reads_images(demo_file):

@@ -120,6 +120,56 @@ def test_validate_truncated_file_is_one_problem(good: Path, tmp_path: Path) -> N
         validate(tmp_path / "missing.hdf5")
 
 
+def _corrupt(good: Path, tmp_path: Path, kind: str) -> Path:
+    """A real damaged copy of `good`: the kinds of damage a crash, a bad disk or a wrong file produce."""
+    data = good.read_bytes()
+    with h5py.File(good, "r") as f:          # the compressed chunk of demo_1's second image frame
+        chunk = f[f"data/demo_1/obs/{IMAGE}"].id.get_chunk_info(1)
+    blob = bytearray(data)
+    if kind == "empty":
+        blob = bytearray()
+    elif kind == "not_hdf5":
+        blob = bytearray(b"demo,step,action\n0,0,0.5\n" * 20)
+    elif kind == "truncated_mid_dataset":
+        blob = blob[: chunk.byte_offset + chunk.size // 2]
+    elif kind == "flipped_signature":
+        blob[0] ^= 0x01
+    elif kind == "flipped_superblock":
+        blob[20] ^= 0x10                      # a superblock address: its checksum no longer matches
+    elif kind == "damaged_chunk":
+        blob[chunk.byte_offset:chunk.byte_offset + chunk.size] = bytes(chunk.size)
+    out = tmp_path / f"{kind}.hdf5"
+    out.write_bytes(bytes(blob))
+    return out
+
+
+@pytest.mark.parametrize("kind, validate_says, dataset_says", [
+    ("empty", "not HDF5", "not an HDF5 file"),
+    ("not_hdf5", "not HDF5", "not an HDF5 file"),
+    ("truncated_mid_dataset", "truncated", "truncated file"),
+    ("flipped_signature", "signature", "not an HDF5 file"),
+    ("flipped_superblock", "checksum", "checksum"),
+    ("damaged_chunk", f"data/demo_1/obs/{IMAGE}: data unreadable", f"demo_1/obs/{IMAGE} is unreadable"),
+])
+def test_damaged_files_are_reported_not_crashed_on(good: Path, tmp_path: Path, kind: str, validate_says: str,
+                                                   dataset_says: str) -> None:
+    from robotschool.data import DemoDataset
+    from robotschool.data.stats import compute_stats
+
+    bad = _corrupt(good, tmp_path, kind)
+    report = validate(bad)
+    assert not report.ok and len(report.problems) == 1 and validate_says in report.problems[0], report.problems
+    keys = [schema.OBS_JOINT_POS, IMAGE]
+    for cache in ("low_dim", None, "all"):
+        with pytest.raises(DatasetError, match=dataset_says) as err:
+            ds = DemoDataset(bad, keys, seq_len=2, cache=cache)
+            ds.get_batch(np.arange(len(ds)))  # construction succeeds when only an image chunk is damaged
+        assert "\n" not in str(err.value) and str(bad) in str(err.value)
+    if kind != "damaged_chunk":                 # stats skip images, so that file still has good stats
+        with pytest.raises(DatasetError, match=dataset_says):
+            compute_stats(bad)
+
+
 # ---------------------------------------------------------------------------------------------- split
 
 def masks(path: Path) -> tuple[list[str], list[str]]:
@@ -178,7 +228,10 @@ def test_merge_refuses_other_scene_and_existing_output(good: Path, tmp_path: Pat
 def test_merge_output_is_all_or_nothing(good: Path, tmp_path: Path) -> None:
     out = tmp_path / "m.hdf5"
     write_stats(good)
-    assert merge([good], out).notes == [f"normalisation stats were not copied; run `robotschool stats {out}`"]
+    assert merge([good], out).notes == []
+    with h5py.File(good, "r") as f, h5py.File(out, "r") as g:    # the merged file's own, fresh stats
+        assert g["stats"].attrs["total"] == g["data"].attrs["total"] == f["data"].attrs["total"]
+        np.testing.assert_array_equal(g["stats/actions/mean"][()], f["stats/actions/mean"][()])
     with pytest.raises(OutputPathError):
         merge([good], out)
     broken = write_file(tmp_path / "broken.hdf5", [make_episode(5)])
@@ -187,7 +240,7 @@ def test_merge_output_is_all_or_nothing(good: Path, tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="lacks states"):
         merge([good, broken], out, overwrite=True)
     with h5py.File(out, "r") as f:          # the previous output is intact, no partial file left behind
-        assert len(f["data"]) == 3 and "stats" not in f
+        assert len(f["data"]) == 3 and f["stats"].attrs["total"] == f["data"].attrs["total"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.hdf5", "good.hdf5", "m.hdf5"]
 
 
@@ -306,3 +359,46 @@ def test_rerender_adds_images(sim_file: Path, tmp_path: Path, workers: int) -> N
         assert demo["next_obs"]["left_wrist_image"].shape == (2, 16, 16, 3)
         np.testing.assert_array_equal(demo["obs"][IMAGE][0], demo["obs"][IMAGE][1])   # same state twice
         assert json.loads(f["data"].attrs[schema.ATTR_ENV_ARGS])["env_kwargs"]["cameras"] == ["head", "left_wrist"]
+
+
+# ---------------------------------------------------------------------------------------------- plot
+
+def test_flatten_params_and_success_by_param() -> None:
+    from robotschool.tools.plot import flatten_params, success_by_param
+
+    assert flatten_params({"a": {"b": 1, "c": [2.5, {"d": True}], "e": "x"}, "f": float("nan")}) == \
+        {"a.b": 1.0, "a.c.0": 2.5}
+    params = [{"h": 0.9, "k": 1.0}, {"h": 1.0, "k": 1.0}, {"h": 1.1, "k": 1.0}, {"h": 1.2}]
+    got = success_by_param(params[:3], [True, False, True], bins=3)
+    assert list(got) == ["h"]                       # k never varies
+    edges, rate, count = got["h"]
+    np.testing.assert_allclose(edges, [0.9, 0.9 + 0.2 / 3, 0.9 + 0.4 / 3, 1.1])
+    assert rate.tolist() == [1.0, 0.0, 1.0] and count.tolist() == [1, 1, 1]
+    edges, rate, count = success_by_param(params, [True, True, False, False], bins=2)["h"]
+    assert rate.tolist() == [1.0, 0.0] and count.tolist() == [2, 2]
+    # the params whose success rate varies most come first, whatever their names
+    rng = np.random.default_rng(0)
+    many = [{"a": float(rng.random()), "m": float(rng.random()), "z": float(i)} for i in range(40)]
+    ranked = success_by_param(many, [i >= 20 for i in range(40)], bins=4, max_params=2)
+    assert len(ranked) == 2 and next(iter(ranked)) == "z"
+    assert ranked["z"][1].tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_plot_writes_a_png(good: Path, tmp_path: Path) -> None:
+    from robotschool.tools.plot import plot
+
+    out = tmp_path / "overview.png"
+    result = plot(good, out)
+    assert (result.num_demos, result.num_samples) == (3, 11)
+    assert result.params == ["bench.height"] and result.obs_keys == [schema.OBS_JOINT_POS]
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    assert 800 <= width <= 3000 and 600 <= height <= 4000 and len(data) > 20_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.hdf5", "overview.png"]    # no temp left
+    with pytest.raises(OutputPathError, match="ending in .png"):
+        plot(good, tmp_path / "overview.jpg")
+    with pytest.raises(OutputPathError, match="does not exist"):
+        plot(good, tmp_path / "nope" / "p.png")
+    with pytest.raises(DatasetError, match="not an HDF5 file"):
+        plot(_corrupt(good, tmp_path, "not_hdf5"), out)
