@@ -176,8 +176,10 @@ class RobotEnv:
     def render_camera(self, name: str, width: int, height: int, depth: bool = False):
         mount = self.robot.spec.cameras[name]
         eye = self.robot.link_world_pose(mount.link).compose(Pose(mount.pos, [0, 0, 0, 1]))
+        eye, light = camera.episode_view(self.params, eye)     # the episode's drawn camera jitter and light
         c = self.config.cameras
-        return camera.render(self.world.p, eye, mount.forward, mount.up, mount.fov, width, height, c.near, c.far, depth)
+        return camera.render(self.world.p, eye, mount.forward, mount.up, mount.fov, width, height, c.near, c.far, depth,
+                             light)
 
     # -- metadata ------------------------------------------------------------------------------------------
     def env_kwargs(self) -> dict[str, Any]:

@@ -24,6 +24,12 @@ own env from the picklable `EnvSpec`; only episodes travel back. Workers ignore 
 parent cancels what is pending, stops the workers, closes the writer (everything added stays) and
 re-raises KeyboardInterrupt.
 
+The pools themselves (process backend, Ctrl-C handling around worker starts) live in generate_pools.py.
+
+**Ray.** `backend="ray"` runs the same scheduling over `workers` Ray actors (generate_ray.py), on a local
+Ray the call starts and stops or on a cluster at `ray_address`: same lookahead, same ordered commits, same
+file bit for bit.
+
 **Verify.** `verify=True` replays every kept episode right after its attempt, in the process that ran it:
 `reset_to(states[0], scene_params)` on a camera-less env of the same scene, step the recorded actions,
 compare the state before every step with `states[t]` exactly (as `replay.replay_demo` does from the
@@ -38,9 +44,7 @@ import dataclasses
 import json
 import logging
 import math
-import multiprocessing
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -50,7 +54,8 @@ from typing import Any, Iterator, Sequence
 import h5py
 import numpy as np
 
-from robotschool.errors import ConfigError, OutputPathError
+from robotschool.errors import ConfigError, OutputPathError, RobotschoolError
+from robotschool.generate_pools import BACKENDS, make_pool, sigint_deferred
 from robotschool.recording import schema
 from robotschool.recording.episode import Episode
 from robotschool.recording.writer import DatasetWriter
@@ -199,7 +204,8 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
              overrides: Sequence[str] = (), cameras: Sequence[str] | None = (), camera_size: int | None = None,
              depth: bool | None = False, overwrite: bool = False, resume: bool = False, keep_failed: bool = False,
              max_attempts: int | None = None, progress: bool = True,
-             create_parent: bool = False, workers: int = 1, verify: bool = False) -> GenerateSummary:
+             create_parent: bool = False, workers: int = 1, verify: bool = False, backend: str = "process",
+             ray_address: str | None = None) -> GenerateSummary:
     """Generate `episodes` successful scripted demos of `scene` into the HDF5 file `out`.
 
     `cameras=None` records the scene's own camera list; `()` records none. `camera_size=None` and
@@ -209,11 +215,23 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
     is reached the run stops with a warning and the summary says fewer episodes than requested.
     `workers` > 1 runs attempts in that many processes; the file is the same as with 1 (module doc).
     `verify` replays every kept episode and stores `replay_ok` / `replay_max_state_error` (module doc).
+    `backend="ray"` runs the attempts on `workers` Ray actors instead of processes, on a local Ray this
+    call starts and stops, or on the running cluster at `ray_address` (generate_ray.py); same file.
     """
     start = time.monotonic()
     _check_int("episodes", episodes, 1)
     _check_int("seed", seed, 0)
     _check_int("workers", workers, 1)
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if ray_address is not None and backend != "ray":
+        raise ConfigError("--ray-address needs --backend ray")
+    if backend == "ray":
+        from robotschool.generate_ray import check_reachable, import_ray
+
+        import_ray()                           # missing extra: one line, before anything is built
+        if ray_address is not None:
+            check_reachable(ray_address)       # no answer: one line now, not minutes of Ray retries
     if max_attempts is None:
         max_attempts = 5 * episodes + 10
     _check_int("max_attempts", max_attempts, 1)
@@ -240,12 +258,14 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
             todo = (i for i in range(max_attempts) if ATTEMPT_KEY.format(i) not in done)
             with _progress_bar(episodes, summary.successes, progress) as bar:
                 if summary.successes < episodes:
-                    if workers == 1:
+                    if workers == 1 and backend == "process":
                         results = (run_attempt(spec, seed, i, verify, keep_failed) for i in todo)
                         _consume(results, writer, summary, episodes, keep_failed, bar)
                     else:
                         close_envs()           # the workers build their own; free this one's memory
-                        _run_pool(spec, seed, todo, workers, verify, writer, summary, episodes, keep_failed, bar)
+                        pool = make_pool(backend, workers, ray_address)
+                        _run_pool(pool, spec, seed, todo, workers, verify, writer, summary, episodes,
+                                  keep_failed, bar)
         if summary.successes < episodes:
             _log.warning("robotschool: warning: stopped after attempt index %d (max_attempts) with %d of %d "
                          "successful episodes; raise --max-attempts or check the scene",
@@ -287,41 +307,25 @@ def _take(i: int, episode: Episode | None, success: bool, steps: int, writer: Da
     bar.refresh()
 
 
-# ------------------------------------------------------------------------------ the process pool
+# ------------------------------------------------------------------------------ the worker pools
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """forkserver where the platform has it (cheap worker starts, no PyBullet state inherited), else spawn."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-def _worker_init() -> None:
-    """Pool worker setup: Ctrl-C is the parent's to handle (it cancels and stops the workers); PyBullet's
-    build-time banner is kept off stderr as in the CLI."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from robotschool.sim.quiet import quiet_fd
-
-    with quiet_fd(2), contextlib.suppress(ImportError):
-        import pybullet  # noqa: F401
-
-
-def _run_pool(spec: EnvSpec, seed: int, todo: Iterator[int], workers: int, verify: bool, writer: DatasetWriter,
-              summary: GenerateSummary, episodes: int, keep_failed: bool, bar: Any) -> None:
-    """Run the attempts of `todo` (increasing indices) in `workers` processes; write results in index order.
+def _run_pool(pool: Any, spec: EnvSpec, seed: int, todo: Iterator[int], workers: int, verify: bool,
+              writer: DatasetWriter, summary: GenerateSummary, episodes: int, keep_failed: bool, bar: Any) -> None:
+    """Run the attempts of `todo` (increasing indices) on `pool`'s `workers`; write results in index order.
 
     At most workers + 1 attempts are in flight (running or queued: one of lookahead keeps every worker
     busy), and at most 4 * workers outstanding (in flight, or finished but waiting for an earlier index,
     which bounds the memory of buffered episodes). A new index is submitted only while the successes
     known so far (written, plus finished-but-buffered) are fewer than `episodes`: a later index could
     not be among the first `episodes` successes. Results are handed over in index order; the loop stops
-    at the `episodes`-th success, and whatever else finished is discarded.
+    at the `episodes`-th success, and whatever else finished is discarded. The pool (process or Ray) is
+    shut down here, whatever happens.
     """
     in_flight, window = workers + 1, 4 * workers
     pending: dict[int, cf.Future] = {}          # submitted, not yet handed to the writer, by index
     order: list[int] = []                       # submitted indices, increasing; order[head] is next to write
     head = 0
     exhausted = False
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_worker_init)
     clean = False
     try:
         while True:
@@ -334,7 +338,8 @@ def _run_pool(spec: EnvSpec, seed: int, todo: Iterator[int], workers: int, verif
                 if i is None:
                     exhausted = True
                     break
-                pending[i] = pool.submit(run_attempt, spec, seed, i, verify, keep_failed)
+                with sigint_deferred():       # a worker start cut in half by Ctrl-C is never stopped
+                    pending[i] = pool.submit(run_attempt, spec, seed, i, verify, keep_failed)
                 order.append(i)
             if head == len(order):
                 break                           # nothing outstanding and nothing left to submit
@@ -346,9 +351,10 @@ def _run_pool(spec: EnvSpec, seed: int, todo: Iterator[int], workers: int, verif
                 i = order[head]
                 try:
                     result = pending.pop(i).result()
-                except cf.BrokenExecutor:
-                    raise RuntimeError("a generate worker process died (out of memory?); the episodes written "
-                                       "so far are kept, continue with --resume") from None
+                except cf.BrokenExecutor as exc:
+                    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "out of memory?"
+                    raise RobotschoolError(f"a generate worker died ({detail}); the episodes written so far "
+                                           f"are kept, continue with --resume") from None
                 head += 1
                 _take(*result, writer, summary, keep_failed, bar)
                 if summary.successes >= episodes:
@@ -362,15 +368,8 @@ def _run_pool(spec: EnvSpec, seed: int, todo: Iterator[int], workers: int, verif
         summary.discarded = sum(1 for f in pending.values() if f.done() and not f.cancelled())
         running = any(not f.done() for f in pending.values())
         if running or not clean:
-            _stop_workers(pool)                 # unneeded attempts, Ctrl-C or an error: do not wait for them
+            pool.terminate()                    # unneeded attempts, Ctrl-C or an error: do not wait for them
         pool.shutdown(wait=clean and not running, cancel_futures=True)
-
-
-def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
-    """Terminate the pool's processes (they ignore SIGINT); the executor has no public API for this."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        with contextlib.suppress(Exception):
-            proc.terminate()
 
 
 # ------------------------------------------------------------------------------ validation helpers

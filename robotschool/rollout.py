@@ -2,13 +2,16 @@
 
     device.poll -> OperatorCommand -> Retargeter -> RobotCommand -> action (float32) -> env.step -> Recorder
 
-One function, so human and scripted demos are recorded identically.
+`ControlLoop.tick()` is that one tick, and the only place it is written: `run_episode` (scripted and replay
+devices, as fast as the CPU goes) and the interactive teleop session (robotschool/teleop.py, paced by the
+wall clock) both call it, so human and scripted demos are recorded by the same code.
 """
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,7 +22,7 @@ from robotschool.env import RobotEnv
 from robotschool.recording import schema
 from robotschool.recording.episode import Episode
 from robotschool.recording.recorder import Recorder, operator_row
-from robotschool.types import ARMS, JointTargets, Pose, RobotCommand
+from robotschool.types import ARMS, JointTargets, OperatorCommand, Pose, RobotCommand
 
 
 @dataclass
@@ -28,6 +31,19 @@ class EpisodeResult:
     steps: int
     episode: Episode | None
     info: dict[str, Any]
+
+
+@dataclass
+class Tick:
+    """What one control tick did: the operator's command, the action sent, and env.step's outcome."""
+
+    command: OperatorCommand
+    action: np.ndarray
+    obs: dict[str, np.ndarray]        # the observation after the step
+    reward: float
+    done: bool
+    info: dict[str, Any]              # env.step's info: success, progress, targets (IK flags), command
+    applied_at: float | None          # clock() right after the joint targets reached the motors (live loops)
 
 
 def make_retargeter(env: RobotEnv) -> Retargeter:
@@ -53,39 +69,105 @@ def action_dict(command: RobotCommand, targets: JointTargets, tcp_now: dict[str,
     }
 
 
+class _ApplyClock:
+    """Notes clock() each time the robot's joint targets go to the motors.
+
+    Why: input-to-command latency must end when the targets are applied, which happens inside env.step
+    (before the physics substeps and the camera renders). Wrapping this robot instance's `apply` measures that
+    moment without touching env.py; it is installed only by live loops (a clock is given), never by scripted
+    generation, whose recorded files must stay free of wall-clock values.
+    """
+
+    def __init__(self, robot, clock: Callable[[], float]):
+        self.robot, self.clock, self.last = robot, clock, math.nan
+        self._inner = robot.apply
+
+        def apply(targets):
+            self._inner(targets)
+            self.last = self.clock()
+
+        robot.apply = apply
+
+    def remove(self) -> None:
+        if self.robot.__dict__.get("apply") is not None:
+            del self.robot.apply
+
+
+class ControlLoop:
+    """One env, one device, one retargeter: `tick()` runs poll -> retarget -> encode -> step -> record.
+
+    `recorder` may be swapped between ticks (None: nothing is recorded), which is how the teleop session
+    starts and stops episodes without restarting the loop. With a `clock` (live devices: time.monotonic), each
+    recorded step also stores `operator/applied_time`, the clock right after the joint targets were applied,
+    next to the device's `operator/timestamp`, so a file carries its input-to-command latency.
+    """
+
+    def __init__(self, env: RobotEnv, device: Device, recorder: Recorder | None = None,
+                 clock: Callable[[], float] | None = None):
+        self.env, self.device, self.recorder, self.clock = env, device, recorder, clock
+        self._apply_clock = _ApplyClock(env.robot, clock) if clock is not None else None
+        self.reset()
+
+    def reset(self) -> None:
+        """Restart from the env's current state (after env.reset): fresh retargeter, current observation."""
+        self.retarget = make_retargeter(self.env)
+        self.obs = self.env.observe()
+
+    def tick(self, command: OperatorCommand | None = None) -> Tick:
+        """One control tick. `command` (already polled by the caller) skips the device poll."""
+        env, recorder = self.env, self.recorder
+        cmd = self.device.poll(self.obs, env.time) if command is None else command
+        action = env.encode(self.retarget(cmd))
+        if recorder is not None:
+            state = env.world.get_state()
+            obs = self.obs
+            tcp_now = {arm: Pose(obs[schema.OBS_EEF_POS.format(arm=arm)], obs[schema.OBS_EEF_QUAT.format(arm=arm)])
+                       for arm in ARMS}
+        next_obs, reward, done, info = env.step(action)
+        applied = self._apply_clock.last if self._apply_clock is not None else None
+        if recorder is not None:
+            row = operator_row(cmd)
+            if applied is not None:
+                row[schema.OP_APPLIED_TIME] = np.float64(applied)
+            recorder.add(self.obs, state, action, action_dict(info["command"], info["targets"], tcp_now), reward,
+                         row)
+        self.obs = next_obs
+        return Tick(cmd, action, next_obs, reward, done, info, applied)
+
+    def close(self) -> None:
+        if self._apply_clock is not None:
+            self._apply_clock.remove()
+            self._apply_clock = None
+
+
 def run_episode(env: RobotEnv, device: Device, record: bool = True, max_steps: int | None = None,
                 attrs: dict[str, Any] | None = None) -> EpisodeResult:
     """Run one episode from the env's current (freshly reset) state until the device is finished and
     success has held for `success_hold_s`, or the device has been finished for 2 s, or the horizon."""
-    retarget = make_retargeter(env)
-    recorder = Recorder() if record else None
+    loop = ControlLoop(env, device, Recorder() if record else None)
+    recorder = loop.recorder
     max_steps = max_steps or env.max_steps
     hold = max(1, math.ceil(env.config.success_hold_s * env.config.control_hz))
     grace = 2 * env.config.control_hz
     streak, finished_for = 0, 0
-    obs = env.observe()
     info: dict[str, Any] = {"success": False}
     for _ in range(max_steps):
-        cmd = device.poll(obs, env.time)
-        action = env.encode(retarget(cmd))
-        if recorder is not None:
-            state = env.world.get_state()
-            tcp_now = {arm: Pose(obs[schema.OBS_EEF_POS.format(arm=arm)], obs[schema.OBS_EEF_QUAT.format(arm=arm)])
-                       for arm in ARMS}
-        next_obs, reward, done, info = env.step(action)
-        if recorder is not None:
-            recorder.add(obs, state, action, action_dict(info["command"], info["targets"], tcp_now), reward,
-                         operator_row(cmd))
-        obs = next_obs
+        tick = loop.tick()
+        info = tick.info
         streak = streak + 1 if info["success"] else 0
         finished_for = finished_for + 1 if device.finished else 0
-        if (device.finished and streak >= hold) or finished_for > grace or done:
+        if (device.finished and streak >= hold) or finished_for > grace or tick.done:
             break
     success = bool(info["success"])
     episode = None
     if recorder is not None and len(recorder):
         meta = {"success": success, "device": device.name, "operator_id": device.operator_id}
         meta.update(attrs or {})
-        episode = recorder.finish(obs, meta)
+        episode = recorder.finish(loop.obs, meta)
     steps = len(recorder) if recorder is not None else env.steps
     return EpisodeResult(success, steps, episode, {"progress": info.get("progress", 0.0)})
+
+
+def wall_clock() -> float:
+    """The clock live devices stamp samples with and the loop stamps applied targets with (seconds)."""
+    return time.monotonic()

@@ -1,4 +1,11 @@
-"""`robotschool generate`: record scripted demos of a scene into an HDF5 file."""
+"""`robotschool generate`: record scripted demos of a scene into an HDF5 file.
+
+    robotschool generate --scene parts_sorting --episodes 500 --workers 2 --out data/sorting.hdf5
+    robotschool generate --episodes 500 --out data/sorting.hdf5 --resume          # after a crash or Ctrl-C
+    robotschool generate --episodes 10000 --workers 64 --backend ray --ray-address HEAD_IP:6379 --out big.hdf5
+
+The engine is robotschool/generate.py (the Ray backend robotschool/generate_ray.py).
+"""
 from __future__ import annotations
 
 import argparse
@@ -42,6 +49,12 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
                    help="try at most N attempt indices (default 5 * episodes + 10)")
     g.add_argument("--workers", type=positive_int, default=1, metavar="K",
                    help="run attempts in K processes; the file is identical to 1 worker's (default 1)")
+    g.add_argument("--backend", choices=("process", "ray"), default="process",
+                   help="run the workers as local processes, or as Ray actors (needs `pip install "
+                        "robotschool[ray]`); the file is the same (default process)")
+    g.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="with --backend ray: address of a running Ray cluster, e.g. 10.0.0.5:6379 (default: "
+                        "start a local Ray with --workers CPUs and stop it at the end)")
     g.add_argument("--verify", action="store_true",
                    help="replay every kept demo right after recording it and store the demo attrs replay_ok "
                         "and replay_max_state_error")
@@ -61,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
                      cameras=args.cameras, camera_size=args.camera_size, depth=args.depth,
                      overwrite=args.overwrite, resume=args.resume, keep_failed=args.keep_failed,
                      max_attempts=args.max_attempts, progress=True, create_parent=args.out is None,
-                     workers=args.workers, verify=args.verify)
+                     workers=args.workers, verify=args.verify, backend=args.backend,
+                     ray_address=args.ray_address)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; the episodes recorded so far are in {out}; continue with --resume",
               file=sys.stderr)
@@ -75,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if args.verify:
         ok_rate = f"{s.replay_ok / s.verified:.0%}" if s.verified else "n/a"
         print(f"replay ok:    {s.replay_ok} of {s.verified} ({ok_rate})")
-    print(f"workers:      {s.workers}" + (f" ({s.discarded} extra attempts discarded)" if s.discarded else ""))
+    print(f"workers:      {s.workers} ({args.backend})" + (f" ({s.discarded} extra attempts discarded)" if s.discarded else ""))
     eph = "n/a" if math.isnan(s.episodes_per_hour) else f"{s.episodes_per_hour:.0f}"
     print(f"episodes/h:   {eph}")
     print(f"file size:    {human_size(s.file_size)}")

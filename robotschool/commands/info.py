@@ -46,9 +46,27 @@ def run(args: argparse.Namespace) -> int:
             width = max(len(r[0]) for r in rows) if rows else 0
             for key, shape, dtype in rows:
                 print(f"  {key:<{width}}  {shape:<18} {dtype}")
+        _latency_lines(data, demos)
         mask = f.get(schema.MASK)
         if isinstance(mask, h5py.Group) and len(mask):
             print("masks:")
             for name, ds in mask.items():
                 print(f"  {name}: {ds.shape[0] if ds.ndim else 1}")
     return 0
+
+
+def _latency_lines(data, demos: list[str]) -> None:
+    """Input-to-command latency of live (teleop) demos: operator/applied_time - operator/timestamp."""
+    import numpy as np
+
+    from robotschool.recording import schema
+
+    lat = []
+    for n in demos:
+        op = data[n].get(schema.OPERATOR)
+        if op is not None and schema.OP_APPLIED_TIME in op and schema.OP_TIMESTAMP in op:
+            lat.append(op[schema.OP_APPLIED_TIME][()] - op[schema.OP_TIMESTAMP][()])
+    if lat:
+        ms = np.concatenate(lat) * 1e3
+        print(f"latency:      input to joint command median {np.median(ms):.2f} ms, p99 "
+              f"{np.percentile(ms, 99):.2f} ms ({ms.size} steps of {len(lat)} live demos)")

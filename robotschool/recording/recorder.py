@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from robotschool.recording import schema
 from robotschool.recording.episode import Episode
-from robotschool.types import ARMS, OperatorCommand, Pose
+from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
 _NAN7 = np.full(7, np.nan)
 
@@ -18,8 +19,16 @@ def _pose7(pose: Pose | None) -> np.ndarray:
     return _NAN7 if pose is None else np.concatenate([pose.pos, pose.quat])
 
 
+def _pose_or_none(row: np.ndarray) -> Pose | None:
+    row = np.asarray(row, dtype=np.float64)
+    return Pose(row[:3], row[3:7]) if np.all(np.isfinite(row)) else None
+
+
 def operator_row(cmd: OperatorCommand) -> dict[str, Any]:
-    """The raw operator command as flat arrays (NaN where a field was absent), so it can be re-targeted later."""
+    """The raw operator command as flat arrays (NaN where a field was absent), so it can be re-targeted later.
+
+    `operator_command` is the exact inverse: every field of the OperatorCommand is stored.
+    """
     row: dict[str, Any] = {}
     for arm in ARMS:
         h = cmd.hand(arm)
@@ -29,10 +38,33 @@ def operator_row(cmd: OperatorCommand) -> dict[str, Any]:
         row[f"{arm}_clutch"] = np.uint8(h.clutch)
     row["base_twist"] = np.asarray(cmd.base_twist, dtype=np.float64)
     row["head_pose"] = _pose7(cmd.head)
+    row["torso"] = np.float64(np.nan if cmd.torso is None else cmd.torso)
     row["events"] = ",".join(cmd.events)
-    row["timestamp"] = np.float64(cmd.timestamp)
+    row[schema.OP_TIMESTAMP] = np.float64(cmd.timestamp)
     row["phase"] = cmd.phase
     return row
+
+
+def operator_command(stream: dict[str, np.ndarray], t: int) -> OperatorCommand:
+    """Row `t` of a recorded operator/ stream back as the OperatorCommand that produced it (replay devices).
+
+    Streams recorded before `torso` was logged replay with torso None (hold home), which is what they did.
+    """
+    def text(key: str) -> str:
+        v = stream[key][t] if key in stream else ""
+        return v.decode() if isinstance(v, bytes) else str(v)
+
+    hands = {}
+    for arm in ARMS:
+        hands[arm] = HandCommand(pose=_pose_or_none(stream[f"{arm}_pose"][t]),
+                                 delta=_pose_or_none(stream[f"{arm}_delta"][t]),
+                                 grip=float(stream[f"{arm}_grip"][t]), clutch=bool(stream[f"{arm}_clutch"][t]))
+    torso = float(stream["torso"][t]) if "torso" in stream else float("nan")
+    events = tuple(e for e in text("events").split(",") if e)
+    return OperatorCommand(left=hands["left"], right=hands["right"],
+                           base_twist=tuple(float(v) for v in stream["base_twist"][t]),
+                           head=_pose_or_none(stream["head_pose"][t]), torso=torso if np.isfinite(torso) else None,
+                           events=events, timestamp=float(stream[schema.OP_TIMESTAMP][t]), phase=text("phase"))
 
 
 class Recorder:

@@ -39,6 +39,10 @@ ACT_JOINT_POS = "joint_pos"
 ACT_GRIPPER = "gripper"
 ACT_BASE_TWIST = "base_twist"
 
+# operator/ stream keys read by more than one module (the full row is recording/recorder.py:operator_row)
+OP_TIMESTAMP = "timestamp"          # when the device took the sample (wall clock for live devices, sim time else)
+OP_APPLIED_TIME = "applied_time"    # live loops only: wall clock right after the joint targets were applied
+
 # masks
 MASK_TRAIN = "train"
 MASK_VALID = "valid"

@@ -5,6 +5,11 @@ A task builds its scene into a World from a dict of drawn parameters (so any epi
 that emits OperatorCommands through the same retargeting path a human device uses.
 
 Each task module has a structured docstring: Description / Randomisation / Success.
+
+A station implements `sample_scene` (its own draws: layout, masses, friction, sizes) and `build_scene`; the
+generic `sample_params` and `build` wrap them with what every scene shares, the appearance randomisation of
+the scene YAML's `appearance:` section (object colours, light, camera jitter: sim/appearance.py). Its values
+are drawn from a separate stream after the station's own, so they never shift a station's draws.
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from robotschool.config import check
+from robotschool.sim import appearance
+from robotschool.sim.appearance import AppearanceConfig
 from robotschool.sim.world import PhysicsSettings, World
 from robotschool.types import OperatorCommand, Pose
 
@@ -40,6 +47,7 @@ class SceneConfig:
     settle_s: float = field(default=0.5, metadata=check(lo=0.0))          # physics settling after a reset
     success_hold_s: float = field(default=0.5, metadata=check(lo=0.0))    # success must hold this long to end
     cameras: CameraSettings = field(default_factory=CameraSettings)
+    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)   # off unless the YAML sets it
     instruction: str = ""
 
 
@@ -62,13 +70,33 @@ class Task(ABC):
         self.config = config
         self.object_bodies: list[int] = []
 
-    @abstractmethod
     def sample_params(self, rng: np.random.Generator) -> dict[str, Any]:
-        """Draw this episode's randomised values (JSON-able: they are stored as the demo's scene_params)."""
+        """Draw this episode's randomised values (JSON-able: they are stored as the demo's scene_params):
+        the station's own (`sample_scene`, from `rng`), then the generic appearance, from a child stream."""
+        params = self.sample_scene(rng)
+        drawn = appearance.sample(self.config.appearance, appearance.appearance_rng(rng), self.object_count(params))
+        if drawn:
+            params[appearance.PARAMS_KEY] = drawn
+        return params
 
-    @abstractmethod
     def build(self, world: World, params: dict[str, Any]) -> None:
+        """Build the station's scene (`build_scene`), then apply the drawn appearance (visuals only)."""
+        self.build_scene(world, params)
+        appearance.apply_colors(world.p, self.object_bodies, params.get(appearance.PARAMS_KEY))
+
+    def sample_scene(self, rng: np.random.Generator) -> dict[str, Any]:
+        """The station's own randomised values (layout, masses, friction, sizes), JSON-able."""
+        raise NotImplementedError(f"{type(self).__name__} must implement sample_scene(rng)")
+
+    def build_scene(self, world: World, params: dict[str, Any]) -> None:
         """Create the scene's bodies in `world` (already reset, with a ground) and fill `object_bodies`."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build_scene(world, params)")
+
+    def object_count(self, params: dict[str, Any]) -> int:
+        """How many entries of `object_bodies` `build_scene` will create for `params`: the number of object
+        colours to draw. The default, 1, gives all objects one shared colour factor; a station that knows
+        its count (e.g. len(params["parts"])) overrides this for a colour per object."""
+        return 1
 
     def robot_base_pose(self, params: dict[str, Any]) -> Pose:
         """Where the robot's base frame stands in the world."""

@@ -7,7 +7,6 @@ per-write shard id.
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,66 +14,19 @@ import time
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 
+from generate_helpers import INTERRUPTED, assert_same_file, cli_env, robotschool
+from generate_helpers import datasets as _datasets
+from generate_helpers import demos
+from generate_helpers import keys as _keys
 from robotschool.errors import ConfigError
 from robotschool.generate import generate
 from robotschool.recording import schema
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ONE_PART = ["parts.count=1"]
 HOPELESS = ["parts.count=1", "horizon_s=0.3"]       # 6 control steps: the operator cannot finish
-RANDOM_ID_ATTRS = {schema.ATTR_SHARD}               # unique per write, by design
 N = 3
-
-
-def robotschool(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "robotschool.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def _datasets(group: h5py.Group) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    group.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
-    return out
-
-
-def _demos(data: h5py.Group) -> list[str]:
-    return sorted((n for n in data if n.startswith(schema.DEMO_PREFIX)), key=schema.demo_index)
-
-
-def assert_same_file(a_path: Path, b_path: Path, ignore_attrs: set[str] = frozenset()) -> None:
-    """Same demos in the same order, every dataset byte-identical, every demo attr equal (shard id aside)."""
-    skip = RANDOM_ID_ATTRS | set(ignore_attrs)
-    with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
-        da, db = a[schema.DATA], b[schema.DATA]
-        assert _demos(da) == _demos(db)
-        for name in _demos(da):
-            sets_a, sets_b = _datasets(da[name]), _datasets(db[name])
-            assert sorted(sets_a) == sorted(sets_b), name
-            assert len(sets_a) > 20
-            for key, x in sets_a.items():
-                y = sets_b[key]
-                assert x.dtype == y.dtype and x.shape == y.shape, (name, key)
-                if x.dtype.kind == "O":
-                    assert x.tolist() == y.tolist(), (name, key)
-                else:
-                    assert x.tobytes() == y.tobytes(), f"{name}/{key} differs"
-            attrs_a = {k: v for k, v in da[name].attrs.items() if k not in skip}
-            attrs_b = {k: v for k, v in db[name].attrs.items() if k not in skip}
-            assert sorted(attrs_a) == sorted(attrs_b), name
-            for k in attrs_a:
-                assert np.array_equal(attrs_a[k], attrs_b[k]), (name, k)
-        for mask in (schema.MASK_SUCCESS, schema.MASK_FAILED):
-            assert a[schema.MASK][mask][()].tolist() == b[schema.MASK][mask][()].tolist(), mask
-
-
-def _keys(path: Path) -> list[str]:
-    with h5py.File(path, "r") as f:
-        data = f[schema.DATA]
-        return [str(data[n].attrs[schema.ATTR_KEY]) for n in _demos(data)]
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +75,8 @@ def test_verify_stores_exact_replay_attrs(tmp_path: Path):
     assert "Traceback" not in res.stderr
     with h5py.File(tmp_path / "v.hdf5", "r") as f:
         data = f[schema.DATA]
-        assert _demos(data) == ["demo_0", "demo_1"]
-        for name in _demos(data):
+        assert demos(data) == ["demo_0", "demo_1"]
+        for name in demos(data):
             assert bool(data[name].attrs["replay_ok"]) is True
             assert float(data[name].attrs["replay_max_state_error"]) == 0.0
 
@@ -155,7 +107,7 @@ def test_bad_workers_is_one_line_exit_2(tmp_path: Path):
 
 
 def test_ctrl_c_with_workers_exits_130_keeping_a_prefix(tmp_path: Path):
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = cli_env()
     cmd = [sys.executable, "-m", "robotschool.cli", "generate", "--episodes", "50", "--set", "parts.count=1",
            "--workers", "2", "--out", "k.hdf5"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -165,7 +117,7 @@ def test_ctrl_c_with_workers_exits_130_keeping_a_prefix(tmp_path: Path):
         time.sleep(0.1)               # wait until the first episode is durable
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (out, err)
+    assert proc.returncode in INTERRUPTED, (out, err)
     assert "Traceback" not in err and "--resume" in err
     assert not parts.exists()
     done = _keys(tmp_path / "k.hdf5")

@@ -8,7 +8,8 @@ Description:
 Randomisation (scenes/parts_sorting.yaml):
     bench position and height; tote position and yaw; number of parts (`parts.count`) and their types (every
     type appears before any repeats), positions (non-overlapping, with finger clearance) and yaws; per-part
-    mass (scale on the steel mass) and friction; bin positions.
+    mass (scale on the steel mass) and friction; bin positions. Generic (tasks/base.py, `appearance:`): part
+    colours, light direction/colour/intensity, camera pose jitter.
 Success:
     every part rests (speed below success.settle_speed) inside the bin of its type: within the bin's inner
     footprint and below its rim.
@@ -152,7 +153,7 @@ class PartsSorting(Task):
         self.bin_bodies: dict[str, int] = {}
 
     # -- randomisation -------------------------------------------------------------------------------------
-    def sample_params(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample_scene(self, rng: np.random.Generator) -> dict[str, Any]:
         c: PartsSortingConfig = self.config
         jx, jy, jz = c.bench.jitter
         bench = {"x": c.bench.center_x + _u(rng, (-jx, jx)), "y": _u(rng, (-jy, jy)),
@@ -210,7 +211,10 @@ class PartsSorting(Task):
     def tote_floor_z(self, params) -> float:
         return params["bench"]["height"] + self.config.tote.wall
 
-    def build(self, world: World, params: dict[str, Any]) -> None:
+    def object_count(self, params: dict[str, Any]) -> int:
+        return len(params["parts"])          # one drawn colour per part (base Task.object_count)
+
+    def build_scene(self, world: World, params: dict[str, Any]) -> None:
         c: PartsSortingConfig = self.config
         p = world.p
         b = params["bench"]

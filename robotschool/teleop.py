@@ -1,0 +1,280 @@
+"""The interactive teleoperation session: PyBullet window, a live device, episodes recorded on demand.
+
+    robotschool teleop --scene parts_sorting --device keyboard --out data/teleop.hdf5
+
+The physics runs here in a DIRECT client (as in batch generation); the window is a viewer process
+(robotschool/viewer.py) that mirrors the scene, draws the HUD and reads the keys. One loop, paced by the wall
+clock at the scene's control rate. Each tick polls the device, acts on its episode events, and runs
+`rollout.ControlLoop.tick` (the same poll -> retarget -> encode -> step -> record code as scripted generation),
+then sends the new state and HUD lines to the viewer. Episode state machine:
+
+    idle --start--> recording --save--> (episode committed to the file) --> scene reset --> idle
+                              --discard / reset--> scene reset --> idle
+    any --quit, window closed, Ctrl-C--> writer closed (every saved episode is already in the file)
+
+A saved episode is exactly what `generate` writes (same schema, demo attrs seed / scene_params / instruction /
+robot, plus device and operator_id), committed at once with `DatasetWriter.flush`, so nothing that was saved
+can be lost by whatever happens afterwards. Scene resets draw from `default_rng([seed, i])`, i counting resets.
+
+Latency: the loop runs the ControlLoop with a wall clock, so every recorded step has `operator/timestamp`
+(when the device sample was taken) and `operator/applied_time` (when the joint targets reached the motors).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from robotschool import config
+from robotschool.devices.base import Device
+from robotschool.env import RobotEnv
+from robotschool.paths import configs_dir
+from robotschool.recording.recorder import Recorder
+from robotschool.recording.writer import DatasetWriter
+from robotschool.rollout import ControlLoop
+from robotschool.types import ARMS, EVENT_DISCARD, EVENT_QUIT, EVENT_RESET, EVENT_SAVE, EVENT_START
+
+IDLE, RECORDING, FULL = "idle", "recording", "full (horizon reached: save or discard)"
+
+
+@dataclass(frozen=True)
+class TeleopSettings:
+    camera_distance: float = field(default=1.6, metadata=config.check(lo=0.1, hi=20.0))
+    camera_yaw: float = 0.0
+    camera_pitch: float = field(default=-35.0, metadata=config.check(lo=-89.0, hi=89.0))
+    camera_target_height: float = 0.9
+    hud_text_size: float = field(default=1.2, metadata=config.check(lo=0.1, hi=10.0))
+    hud_height: float = 2.0
+    hud_line_spacing: float = field(default=0.07, metadata=config.check(lo=0.0, hi=1.0))
+    hud_side: float = 0.55
+    window_timeout_s: float = field(default=10.0, metadata=config.check(lo=1.0, hi=600.0))
+    window_nice: int = field(default=5, metadata=config.check(lo=0, hi=19))
+    window_fps: float = field(default=15.0, metadata=config.check(lo=1.0, hi=120.0))
+
+
+def load_settings(overrides: Sequence[str] = ()) -> TeleopSettings:
+    return config.load(TeleopSettings, configs_dir() / "devices" / "teleop.yaml", overrides)
+
+
+@dataclass(frozen=True)
+class LiveContext:
+    """What a live device may use to open itself (a device never touches the env itself)."""
+
+    read_keys: Callable[[], Any]          # the GUI client's getKeyboardEvents
+    control_hz: float
+    operator_id: str = "human"
+    overrides: tuple[str, ...] = ()       # key=value overrides of the device's YAML
+    options: dict[str, Any] = field(default_factory=dict)   # device-specific CLI options (host, port, token)
+
+
+@dataclass
+class TeleopSummary:
+    saved: int = 0
+    discarded: int = 0
+    ticks: int = 0
+    missed_ticks: int = 0          # control ticks that started more than one period late
+    latencies: list[float] = field(default_factory=list)   # applied_time - timestamp per tick, seconds
+    compute: list[float] = field(default_factory=list)     # tick start -> targets applied, seconds
+    ended_by: str = ""
+
+
+def follow_camera(p, base, s: TeleopSettings, last: tuple | None) -> tuple:
+    """Keep the GUI camera behind the robot as it walks; only calls PyBullet when the view changed."""
+    yaw = math.degrees(math.atan2(base.rot[1, 0], base.rot[0, 0]))
+    view = (round(float(base.pos[0]), 2), round(float(base.pos[1]), 2), round(yaw, 1))
+    if view != last:
+        p.resetDebugVisualizerCamera(s.camera_distance, yaw - 90.0 + s.camera_yaw, s.camera_pitch,
+                                     [float(base.pos[0]), float(base.pos[1]), s.camera_target_height])
+    return view
+
+
+class Hud:
+    """On-screen text lines via addUserDebugText, each line one item updated in place
+    (replaceItemUniqueId) and only when its text changed; extra lines are removed, so nothing leaks."""
+
+    def __init__(self, p, body: int, settings: TeleopSettings):
+        self.p, self.body, self.s = p, body, settings
+        self.items: list[tuple[int, tuple]] = []      # (debug item id, (text, position))
+
+    def forget(self, body: int) -> None:
+        """After resetSimulation every debug item is gone: start over (the robot body may be new too)."""
+        self.items, self.body = [], body
+
+    def show(self, lines: Sequence[str], side: Sequence[str] = ()) -> None:
+        """`lines` in a column to the robot's left, `side` (the key map) in a column to its right."""
+        p, s = self.p, self.s
+        placed = [(t, [0.0, s.hud_side, s.hud_height - i * s.hud_line_spacing]) for i, t in enumerate(lines)]
+        placed += [(t, [0.0, -s.hud_side, s.hud_height - i * s.hud_line_spacing]) for i, t in enumerate(side)]
+        for i, (text, pos) in enumerate(placed):
+            color = [0.8, 0.1, 0.1] if text.startswith("!") else [0.05, 0.05, 0.05]
+            key = (text, tuple(pos))
+            if i < len(self.items):
+                uid, old = self.items[i]
+                if old == key:
+                    continue
+                uid = p.addUserDebugText(text, pos, color, s.hud_text_size, parentObjectUniqueId=self.body,
+                                         replaceItemUniqueId=uid)
+                self.items[i] = (uid, key)
+            else:
+                uid = p.addUserDebugText(text, pos, color, s.hud_text_size, parentObjectUniqueId=self.body)
+                self.items.append((uid, key))
+        while len(self.items) > len(placed):
+            uid, _ = self.items.pop()
+            p.removeUserDebugItem(uid)
+
+
+class TeleopSession:
+    """Runs the interactive loop until quit, window close or `max_seconds` (see module docstring).
+
+    `env` is a DIRECT env (the physics); `viewer` shows it (robotschool/viewer.py). Without a viewer the loop
+    runs headless (the VR server tests and benchmarks use that).
+    """
+
+    def __init__(self, env: RobotEnv, device: Device, writer: DatasetWriter, viewer=None, seed: int = 0,
+                 settings: TeleopSettings | None = None, clock: Callable[[], float] = time.monotonic,
+                 max_seconds: float | None = None, log: Callable[[str], None] | None = None):
+        self.env, self.device, self.writer, self.viewer, self.seed = env, device, writer, viewer, seed
+        self.s = settings or TeleopSettings()
+        self.clock, self.max_seconds = clock, max_seconds
+        self.log = log or (lambda text: print(text, flush=True))
+        self.state = IDLE
+        self.resets = 0
+        self.summary = TeleopSummary()
+        self.loop: ControlLoop | None = None
+        self.recorder: Recorder | None = None     # the episode being recorded (also while FULL)
+        self.last_tick = None
+
+    # -- episode lifecycle ---------------------------------------------------------------------------------
+    def _reset_scene(self) -> None:
+        env = self.env
+        if not (self.resets == 0 and env.params is not None):
+            env.reset(seed=[self.seed, self.resets])
+        self.resets += 1
+        if self.viewer is not None:
+            self.viewer.reset(env.world.get_state(), env.params)
+        if self.loop is None:
+            self.loop = ControlLoop(env, self.device, None, clock=self.clock)
+        else:
+            self.loop.reset()
+        self.loop.recorder = self.recorder = None
+        reset_hands = getattr(self.device, "reset_hands", None)
+        if reset_hands is not None:
+            reset_hands()
+        self.state = IDLE
+
+    def _restart_here(self) -> None:
+        """Rebuild the world in its current state before recording, exactly as replay will (`reset_to`).
+
+        Why: a world that has been stepped carries solver caches and motor targets that are not part of the
+        state vector, so its next steps differ slightly from a rebuilt one's; a demo recorded from a rebuilt
+        world replays bit for bit from its first state, like a generated one. The retargeter keeps its targets.
+        """
+        env = self.env
+        env.reset_to(env.world.get_state(), env.params)
+        self.loop.obs = env.observe()
+
+    def _save(self) -> None:
+        loop, env = self.loop, self.env
+        rec = self.recorder
+        if rec is None or not len(rec):
+            self.log("teleop: nothing recorded yet; press start first")
+            return
+        success = bool(env.evaluate()["success"])
+        attrs = {"success": success, "device": self.device.name, "operator_id": self.device.operator_id,
+                 "seed": np.array([self.seed, self.resets - 1], dtype=np.int64),
+                 "scene_params": json.dumps(env.params), "instruction": env.task.instruction(env.params),
+                 "robot": env.robot_name}
+        episode = rec.finish(loop.obs, attrs)
+        self.writer.add(episode)
+        self.writer.flush()                  # committed now: nothing that happens later can lose it
+        self.summary.saved += 1
+        self.log(f"teleop: saved episode {self.summary.saved} ({len(rec)} steps, success={success})")
+        self._reset_scene()
+
+    def _on_events(self, events: Sequence[str]) -> bool:
+        """Act on episode events; False means quit."""
+        for ev in events:
+            if ev == EVENT_QUIT:
+                return False
+            if ev == EVENT_START and self.state == IDLE:
+                self._restart_here()
+                self.loop.recorder = self.recorder = Recorder()
+                self.state = RECORDING
+                self.log("teleop: recording")
+            elif ev == EVENT_SAVE and self.state != IDLE:
+                self._save()
+            elif ev in (EVENT_DISCARD, EVENT_RESET):
+                if self.state != IDLE:
+                    self.summary.discarded += 1
+                    self.log("teleop: episode discarded")
+                self._reset_scene()
+        return True
+
+    # -- the loop ------------------------------------------------------------------------------------------
+    def run(self) -> TeleopSummary:
+        from robotschool.viewer import ViewerClosed
+
+        period = 1.0 / self.env.config.control_hz
+        window_ready = False
+        try:
+            self._reset_scene()
+            start = next_tick = self.clock()
+            while self.max_seconds is None or self.clock() - start < self.max_seconds:
+                t0 = self.clock()
+                cmd = self.device.poll(self.loop.obs, self.env.time)
+                if cmd.events and not self._on_events(cmd.events):
+                    self.summary.ended_by = "quit"
+                    break
+                tick = self.loop.tick(cmd)
+                self.last_tick = tick
+                self.summary.ticks += 1
+                if tick.applied_at is not None:
+                    self.summary.latencies.append(tick.applied_at - cmd.timestamp)
+                    self.summary.compute.append(tick.applied_at - t0)
+                if self.state == RECORDING and len(self.recorder) >= self.env.max_steps:
+                    self.state = FULL
+                    self.loop.recorder = None
+                if self.viewer is not None:
+                    self.viewer.frame(self.env.world.get_state(), self.hud_lines(tick), self.help_lines())
+                    if not window_ready and self.viewer.frames_drawn:
+                        window_ready = True
+                        self.log("teleop: window ready")
+                next_tick += period
+                now = self.clock()
+                if now > next_tick + period:              # more than a period late: ticks were missed
+                    missed = int((now - next_tick) / period)
+                    self.summary.missed_ticks += missed
+                    next_tick += missed * period
+                elif now < next_tick:
+                    time.sleep(next_tick - now)
+            else:
+                self.summary.ended_by = "time limit"
+        except ViewerClosed:
+            self.summary.ended_by = "window closed"
+        except KeyboardInterrupt:
+            self.summary.ended_by = "interrupted"
+        if self.state != IDLE:
+            self.log("teleop: the episode in progress was not saved")
+        if self.loop is not None:
+            self.loop.close()
+        return self.summary
+
+    def hud_lines(self, tick) -> list[str]:
+        n = self.summary.saved
+        rec = {IDLE: "idle (start: t)", RECORDING: f"RECORDING {len(self.recorder) if self.recorder else 0} steps "
+               f"(save: y, discard: x)", FULL: FULL}[self.state]
+        lines = [f"saved {n} | episode {n + 1}: {rec}", f"success: {'YES' if tick.info['success'] else 'no'}"]
+        status = getattr(self.device, "status_lines", None)
+        lines += status() if status is not None else []
+        for arm in ARMS:
+            ik = tick.info["targets"].ik[arm]
+            if not ik.reachable or self.loop.retarget.clamped[arm]:
+                lines.append(f"! {arm} hand target out of reach")
+        return lines
+
+    def help_lines(self) -> list[str]:
+        return self.device.help_lines() if getattr(self.device, "help_visible", False) else []
