@@ -1,6 +1,8 @@
 """robotschool: humanoid teleoperation data in PyBullet.
 
-Public API: `make(scene, ...)` -> RobotEnv, `list_scenes()`, `DemoDataset` (training loader), `__version__`.
+Public API: `make(scene, ...)` -> a gymnasium env (RobotschoolGymEnv; the RobotEnv is `env.unwrapped.sim`),
+`list_scenes()`, `DemoDataset` (training loader), `__version__`. Importing the package registers a gymnasium id
+per scene (``robotschool/PartsSorting-v0``; see robotschool/gym_env.py) without importing PyBullet.
 """
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ __version__ = "0.1.0"
 
 
 def make(scene: str, **kwargs):
-    """Create the environment of a registered scene (see `list_scenes()`); kwargs go to RobotEnv."""
-    from robotschool.env import RobotEnv
+    """The gymnasium env of a registered scene (see `list_scenes()`); kwargs go to `RobotschoolGymEnv`
+    (robot, overrides, cameras, camera_size, depth, render_mode, ...). `env.unwrapped.sim` is the RobotEnv."""
+    from robotschool.gym_env import RobotschoolGymEnv
 
-    return RobotEnv(scene, **kwargs)
+    return RobotschoolGymEnv(scene, **kwargs)
 
 
 def list_scenes() -> list[str]:
@@ -28,5 +31,13 @@ def __getattr__(name: str):
         return DemoDataset
     raise AttributeError(f"module 'robotschool' has no attribute {name!r}")
 
+
+def _register_gym_envs() -> None:
+    from robotschool.gym_env import register_envs
+
+    register_envs()
+
+
+_register_gym_envs()
 
 __all__ = ["make", "list_scenes", "DemoDataset", "__version__"]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+from robotschool.policy.metrics import wilson
 from robotschool.registry import SCENES
 
 
@@ -34,16 +34,6 @@ def _run(job):
         return scene, robot, i, result.success, result.steps, env.control_dt, time.perf_counter() - t0
     finally:
         env.close()
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
 
 
 def main() -> None:

@@ -1,0 +1,162 @@
+"""Training arrays for the baseline policy: (observation, chunk of future actions) pairs from a dataset file.
+
+Built on `DemoDataset` (windows of `chunk` actions from every step, padded past a demo's end and masked), read
+once into memory as flat arrays: a few hundred low-dim demos are a few MB, and an in-memory batch sampler is
+what lets a CPU with 2 cores train in minutes.
+
+Normalisation uses the file's ``/stats`` (written by ``robotschool stats FILE``): mean and std per obs key and
+for the actions, with std floored at 1e-6 as `DemoDataset(normalize=True)` does. A file without stats gets them
+computed in memory (the file is never edited), with a note. The train/valid split comes from ``mask/train``
+and ``mask/valid`` (written by `robotschool generate` and `robotschool split`); a file without them is split
+deterministically (10% valid, `tools.split.choose_valid` with seed 0), also with a note.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from robotschool.data import DemoDataset
+from robotschool.data.dataset import STD_FLOOR
+from robotschool.data.stats import compute_stats, demo_names, is_low_dim_key, open_dataset_file, read_stats
+from robotschool.errors import DatasetError
+from robotschool.recording import schema
+
+# what the baseline looks at by default: both hands (position, orientation, fingers) and the objects
+DEFAULT_OBS_KEYS: tuple[str, ...] = tuple(
+    schema.OBS_EEF_POS.format(arm=a) for a in ("left", "right")) + tuple(
+    schema.OBS_EEF_QUAT.format(arm=a) for a in ("left", "right")) + tuple(
+    schema.OBS_GRIPPER_QPOS.format(arm=a) for a in ("left", "right")) + (schema.OBS_OBJECT,)
+
+
+@dataclass
+class Normalizer:
+    """Per-key (x - mean) / std for observations (concatenated in `obs_keys` order) and actions."""
+
+    obs_keys: list[str]
+    obs_mean: dict[str, np.ndarray]
+    obs_std: dict[str, np.ndarray]
+    act_mean: np.ndarray
+    act_std: np.ndarray
+
+    def obs_vector(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """One observation (dict of arrays, as the env or the file gives them) -> normalised flat float32."""
+        parts = []
+        for k in self.obs_keys:
+            if k not in obs:
+                raise DatasetError(f"observation has no key {k!r} (has: {', '.join(sorted(obs))})")
+            parts.append(((np.asarray(obs[k], np.float32) - self.obs_mean[k]) / self.obs_std[k]).reshape(-1))
+        return np.concatenate(parts).astype(np.float32)
+
+    def actions(self, normalised: np.ndarray) -> np.ndarray:
+        return (np.asarray(normalised, np.float32) * self.act_std + self.act_mean).astype(np.float32)
+
+    def to_json(self) -> dict:
+        return {"obs_keys": self.obs_keys,
+                "obs_mean": {k: v.tolist() for k, v in self.obs_mean.items()},
+                "obs_std": {k: v.tolist() for k, v in self.obs_std.items()},
+                "act_mean": self.act_mean.tolist(), "act_std": self.act_std.tolist()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Normalizer":
+        f = lambda x: np.asarray(x, dtype=np.float32)  # noqa: E731
+        return cls(list(d["obs_keys"]), {k: f(v) for k, v in d["obs_mean"].items()},
+                   {k: f(v) for k, v in d["obs_std"].items()}, f(d["act_mean"]), f(d["act_std"]))
+
+
+@dataclass
+class TrainingArrays:
+    obs: np.ndarray            # (N, obs_dim) float32, normalised
+    actions: np.ndarray        # (N, chunk, A) float32, normalised
+    mask: np.ndarray           # (N, chunk) bool: False where the window ran past the demo's end
+    valid: np.ndarray          # (N,) bool: the item belongs to a validation demo
+    normalizer: Normalizer
+    train_demos: list[str]
+    valid_demos: list[str]
+    max_demo_len: int
+    notes: list[str] = field(default_factory=list)   # what was assumed (no stats, no masks), shown to the user
+    env_args: dict = field(default_factory=dict)
+
+
+def _split(path: Path) -> tuple[list[str], set[str], list[str]]:
+    from robotschool.tools.split import choose_valid
+
+    notes = []
+    with open_dataset_file(path) as f:
+        names = demo_names(f)
+        masks = f[schema.MASK] if schema.MASK in f else {}
+        if schema.MASK_TRAIN in masks and schema.MASK_VALID in masks:
+            valid = {n.decode() if isinstance(n, bytes) else str(n) for n in masks[schema.MASK_VALID][()]}
+        else:
+            valid = choose_valid(names, 0.1, 0)
+            notes.append(f"{path}: no mask/train and mask/valid; split {len(valid)} of {len(names)} demos into "
+                         f"valid deterministically (run `robotschool split {path}` to choose)")
+    return names, valid, notes
+
+
+def _stats(path: Path) -> tuple[dict, list[str]]:
+    try:
+        return read_stats(path), []
+    except DatasetError as e:
+        note = f"{e}; computed them in memory instead"
+        return compute_stats(path), [note]
+
+
+def load_training_arrays(path: str | Path, obs_keys: Sequence[str], chunk: int,
+                         action_key: str = schema.ACTIONS) -> TrainingArrays:
+    """Read every demo of `path` into (obs, action chunk, pad mask) arrays, normalised, with a valid flag."""
+    path = Path(path)
+    obs_keys = list(obs_keys)
+    bad = [k for k in obs_keys if not is_low_dim_key(k)]
+    if bad:
+        raise DatasetError(f"the baseline policy uses low-dim observations only; drop {', '.join(bad)}")
+    names, valid_names, notes = _split(path)
+    if not names:
+        raise DatasetError(f"{path}: no demos to train on")
+    stats, more = _stats(path)
+    notes += more
+    for key in [f"{schema.OBS}/{k}" for k in obs_keys] + [action_key]:
+        if key not in stats:
+            raise DatasetError(f"{path}: no statistics for {key}; is it a low-dim key of this file?")
+    norm = Normalizer(
+        obs_keys,
+        {k: np.asarray(stats[f"{schema.OBS}/{k}"]["mean"], np.float32) for k in obs_keys},
+        {k: np.maximum(np.asarray(stats[f"{schema.OBS}/{k}"]["std"], np.float32), STD_FLOOR) for k in obs_keys},
+        np.asarray(stats[action_key]["mean"], np.float32),
+        np.maximum(np.asarray(stats[action_key]["std"], np.float32), STD_FLOOR))
+
+    ds = DemoDataset(path, obs_keys=obs_keys, action_key=action_key, seq_len=chunk, frame_stack=1, pad=True,
+                     cache="low_dim", normalize=False)
+    n = len(ds)
+    first = ds[0]
+    obs_dim = sum(int(np.prod(first["obs"][k].shape[1:])) for k in obs_keys)
+    act_dim = int(first["actions"].shape[-1])
+    obs = np.empty((n, obs_dim), np.float32)
+    actions = np.empty((n, chunk, act_dim), np.float32)
+    mask = np.empty((n, chunk), bool)
+    for i in range(n):
+        item = ds[i]
+        obs[i] = norm.obs_vector({k: v[0] for k, v in item["obs"].items()})
+        actions[i] = item["actions"]
+        mask[i] = item["pad_mask"]
+    actions = (actions - norm.act_mean) / norm.act_std
+    # with pad=True the items are the demos' steps in demo order (DemoDataset's documented index)
+    per_demo_valid = [name in valid_names for _, name, _ in ds.demos]
+    valid = np.repeat(np.array(per_demo_valid, bool), [t for _, _, t in ds.demos])
+    if valid.all():
+        notes.append(f"{path}: every demo is in mask/valid; training on all of them, no valid loss")
+        valid[:] = False
+        valid_names = set()
+    elif not valid.any():
+        notes.append(f"{path}: no demo in mask/valid; no valid loss")
+    train_demos = [name for _, name, _ in ds.demos if name not in valid_names]
+    valid_demos = [name for _, name, _ in ds.demos if name in valid_names]
+    with open_dataset_file(path) as f:
+        raw = f[schema.DATA].attrs.get(schema.ATTR_ENV_ARGS)
+        env_args = json.loads(raw) if raw is not None else {}
+    ds.close()
+    return TrainingArrays(obs, actions.astype(np.float32), mask, valid, norm, train_demos, valid_demos,
+                          max(t for _, _, t in ds.demos), notes, env_args)

@@ -1,0 +1,143 @@
+"""Tiny end to end: generate a few demos, `robotschool train`, `robotschool eval` (real files, subprocesses)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from robotschool.cli import main
+from robotschool.data.stats import compute_stats, read_stats
+from robotschool.generate import generate
+from robotschool.policy.evaluate import ChunkExecutor
+from robotschool.policy.model import load_policy
+from robotschool.policy.train import train_policy
+from robotschool.recording import schema
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHUNK = 4
+
+
+def _cli(*args, cwd):
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "robotschool.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bc")
+    generate("parts_sorting", episodes=3, out=d / "demos.hdf5", overrides=["parts.count=1"], progress=False)
+    r = _cli("train", "--data", "demos.hdf5", "--out", "pol", "--steps", "40", "--chunk", str(CHUNK),
+             "--hidden", "64,64", "--batch-size", "64", cwd=d)
+    assert r.returncode == 0, r.stderr
+    return d, r
+
+
+def test_train_writes_policy_config_weights_and_curve(trained):
+    d, r = trained
+    assert "trained 40 steps" in r.stdout
+    assert "note:" not in r.stderr                        # the writer stored /stats and the masks
+    for name in ("policy.json", "policy.pt", "loss.png"):
+        assert (d / "pol" / name).stat().st_size > 0, name
+    assert (d / "pol" / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    cfg = json.loads((d / "pol" / "policy.json").read_text())
+    stats = read_stats(d / "demos.hdf5")
+    with h5py.File(d / "demos.hdf5", "r") as f:
+        action_dim = f["data/demo_0/actions"].shape[1]
+        n_valid = len(f["mask/valid"][()])
+        obs_dim = sum(f[f"data/demo_0/obs/{k}"].shape[1] for k in cfg["obs_keys"])
+    assert cfg["scene"] == "parts_sorting" and cfg["overrides"] == ["parts.count=1"] and cfg["robot"] == "humanoid"
+    assert cfg["chunk"] == CHUNK and cfg["action_dim"] == action_dim and cfg["obs_dim"] == obs_dim
+    assert cfg["training"]["valid_demos"] == n_valid and cfg["training"]["train_demos"] == 3 - n_valid
+    np.testing.assert_allclose(cfg["normalizer"]["act_mean"], stats[schema.ACTIONS]["mean"], rtol=1e-6, atol=1e-7)
+    assert len(cfg["training"]["curve"]["train"]) >= 1 and np.isfinite(cfg["training"]["final_train_loss"])
+
+    policy = load_policy(d / "pol")
+    with h5py.File(d / "demos.hdf5", "r") as f:
+        obs = {k: f[f"data/demo_0/obs/{k}"][0] for k in cfg["obs_keys"]}
+        obs2 = {k: f[f"data/demo_0/obs/{k}"][1] for k in cfg["obs_keys"]}
+    chunk = policy.predict_chunk(obs)
+    assert chunk.shape == (CHUNK, action_dim) and chunk.dtype == np.float32 and np.all(np.abs(chunk) <= 1)
+    # temporal ensembling: step 0 plays chunk0[0]; step 1 blends chunk0[1] and chunk1[0], oldest weighted most
+    ex = ChunkExecutor(policy, ensemble_m=0.5)
+    np.testing.assert_allclose(ex(obs), chunk[0], rtol=1e-6)
+    w = np.exp(-0.5 * np.arange(2))
+    expected = (w[0] * chunk[1] + w[1] * policy.predict_chunk(obs2)[0]) / w.sum()
+    np.testing.assert_allclose(ex(obs2), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_training_is_repeatable_and_needs_neither_stats_nor_masks(trained, tmp_path):
+    d, _ = trained
+    bare = tmp_path / "bare.hdf5"                       # the same demos without /stats and /mask
+    with h5py.File(d / "demos.hdf5", "r") as src, h5py.File(bare, "w") as dst:
+        src.copy(src["data"], dst, "data")
+    weights = []
+    for name in ("a", "b"):
+        r = train_policy(bare, tmp_path / name, chunk=CHUNK, hidden=(32,), steps=15, batch_size=32,
+                         progress=False)
+        weights.append(torch.load(tmp_path / name / "policy.pt", weights_only=True))
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert any("no normalisation stats" in n for n in r.notes) and any("split" in n for n in r.notes)
+    assert r.train_demos + r.valid_demos == 3 and r.valid_demos == 1
+    cfg = json.loads((tmp_path / "a" / "policy.json").read_text())
+    np.testing.assert_allclose(cfg["normalizer"]["act_mean"], compute_stats(bare)[schema.ACTIONS]["mean"],
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_eval_report_and_frames(trained):
+    d, _ = trained
+    r = _cli("eval", "--policy", "pol", "--episodes", "2", "--max-steps", "6", "--seed", "5", "--json", "r.json",
+             "--video", "frames/", cwd=d)
+    assert r.returncode == 0, r.stderr
+    assert "95% CI (Wilson)" in r.stdout
+    report = json.loads((d / "r.json").read_text())
+    assert report["episodes"] == 2 and report["max_steps"] == 6 and report["seed"] == 5
+    assert [e["seed"] for e in report["per_episode"]] == [[5, 0], [5, 1]]
+    assert all(1 <= e["steps"] <= 6 for e in report["per_episode"])
+    k = sum(e["success"] for e in report["per_episode"])
+    assert report["successes"] == k and report["success_rate"] == k / 2
+    lo, hi = report["ci95"]
+    assert 0.0 <= lo <= k / 2 <= hi <= 1.0 and hi - lo > 0.3          # two episodes say little
+    frames = sorted((d / "frames").glob("frame_*.png"))
+    assert len(frames) == report["per_episode"][0]["steps"] + 1       # first episode only: reset + every step
+
+
+def test_bad_inputs_are_one_line_errors(trained, tmp_path, capsys, monkeypatch):
+    d, _ = trained
+    monkeypatch.chdir(d)
+    cases = [
+        (("train", "--data", "missing.hdf5", "--out", "x"), "no such dataset file"),
+        (("train", "--data", "demos.hdf5", "--out", "pol"), "--overwrite"),
+        (("train", "--data", "demos.hdf5", "--out", "y", "--obs-keys", "head_image"), "low-dim"),
+        (("eval", "--policy", str(tmp_path), "--episodes", "1"), "not a policy folder"),
+        (("eval", "--policy", "pol", "--episodes", "1", "--video", "v.avi"), ".mp4 or .gif"),
+    ]
+    for args, expected in cases:        # in-process: the same main() as the console script, minus startup
+        code = main(list(args))
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and expected in lines[0], (args, err)
+    # without torch (a subprocess where importing it fails): one line naming the extra
+    block_torch = ("-c", "import sys; sys.modules['torch'] = None; from robotschool.cli import main; "
+                         "sys.exit(main(sys.argv[1:]))")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    r = subprocess.run([sys.executable, *block_torch, "train", "--data", "demos.hdf5", "--out", "z"], cwd=d,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "pip install robotschool[torch]" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (d / "z").exists()
+
+
+def test_help_texts_render(capsys):
+    for argv in (["--help"], ["train", "--help"], ["eval", "--help"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "--obs-keys" in out and "--video" in out
