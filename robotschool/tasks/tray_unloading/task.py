@@ -78,7 +78,7 @@ class TrayOracleConfig:
     accel: tuple[float, float, float] = (0.6, 0.6, 1.2)   # what the operator expects of the base when braking
     hand_turn_speed: float = field(default=2.0, metadata=check(lo=0.1))
     grasp_from_front: tuple[float, float] = (0.035, 0.055)   # where along the side rims the hands hold
-    grasp_depth: float = field(default=0.006, metadata=check(lo=0.0, hi=0.03))   # TCP below the rim top
+    grasp_depth: float = field(default=0.012, metadata=check(lo=0.0, hi=0.03))   # TCP below the rim top
     preshape_grip: float = field(default=0.45, metadata=check(lo=0.0, hi=0.49))  # hand only part open: the
     # fingers must straddle one 6 mm rim without landing on the neighbouring tray
     approach_height: float = field(default=0.08, metadata=check(lo=0.02))
