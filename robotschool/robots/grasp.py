@@ -57,9 +57,8 @@ class GraspAssist:
             touching.append(bodies)
         if len(touching) < 2:
             return None
+        # a body the other hand holds may be taken too: two hands carry a tray, or hand a part over
         common = sorted(b for b in touching[0] & touching[1] if p.getDynamicsInfo(b, -1)[0] > 0)
-        others = {self.held_body(a) for a in ARMS if a != arm}
-        common = [b for b in common if b not in others]
         return common[0] if common else None
 
     def _hand_com(self, arm: str) -> Pose:
