@@ -18,14 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from robotschool import geometry
 from robotschool.types import Pose
 
 if TYPE_CHECKING:
     from robotschool.robots.base import Robot
-
-
-def _yaw_quat(yaw: float) -> np.ndarray:
-    return np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
 
 
 class BaseDriver:
@@ -80,7 +77,7 @@ class BaseDriver:
             c, s = math.cos(yaw), math.sin(yaw)
             vx, vy, wz = self.vel
             self.pose = np.array([x + dt * (c * vx - s * vy), y + dt * (s * vx + c * vy), yaw + dt * wz])
-            self.robot.set_base_pose(Pose([self.pose[0], self.pose[1], self.height], _yaw_quat(self.pose[2])))
+            self.robot.set_base_pose(Pose([self.pose[0], self.pose[1], self.height], geometry.yaw_quat(self.pose[2])))
         if self._legs and (self.amplitude > 0.0 or self.phase != 0.0 or moving):
             self._gait(dt)
         if self._wheels and moving:

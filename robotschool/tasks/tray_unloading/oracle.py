@@ -17,16 +17,13 @@ import numpy as np
 from robotschool.recording import schema
 from robotschool.tasks.base import Oracle
 from robotschool.tasks.motion import Navigator, base_xy_yaw, step_towards
+from robotschool.tasks.tray_unloading.task import _u
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
 if TYPE_CHECKING:
     from robotschool.tasks.tray_unloading.task import TrayUnloading
 
 Reach = Callable[[str, Pose], bool]
-
-
-def _u(rng: np.random.Generator, lo_hi) -> float:
-    return float(rng.uniform(lo_hi[0], lo_hi[1]))
 
 
 class TrayOracle(Oracle):
