@@ -15,6 +15,10 @@ Item layout::
     {"obs": {key: (frame_stack, ...)}, "actions": (seq_len, A), "pad_mask": (seq_len,) bool,
      "obs_pad_mask": (frame_stack,) bool}
 
+With ``language=True`` items also carry ``"instruction"`` (the demo's natural-language instruction, a str) and
+``"subtask"`` (the operator's subtask label at the window's first step, from ``operator/phase``), as
+language-conditioned learners (LeRobot's per-frame ``task``) expect; batches hold them as object arrays (B,).
+
 ``get_batch(indices)`` returns the same items stacked along a leading batch axis (one vectorised gather for
 the cached keys instead of a Python loop per item); ``ds[i]`` is ``get_batch([i])`` without that axis. Use it
 (or `TorchDemoDataset.loader`, which feeds it index batches) when loading speed matters: see
@@ -69,6 +73,10 @@ def _unreadable(path: Path, name: str, key: str, e: OSError) -> DatasetError:
                         f"run `robotschool validate {path}`")
 
 
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
 def _gib(n: float) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**27 else f"{n / 2**20:.1f} MiB" if n >= 2**10 else f"{int(n)} B"
 
@@ -89,12 +97,13 @@ class DemoDataset:
             stats stored in the files (written when `DatasetWriter` finalises a file, or recomputed by
             ``robotschool stats FILE``), pooled over files by sample count.
         cache_limit_bytes: the most ``cache="all"`` may load; default half of the available memory.
+        language: also return each item's instruction and subtask label (strings; see the module doc).
     """
 
     def __init__(self, paths: str | Path | Sequence[str | Path], obs_keys: Sequence[str],
                  action_key: str = schema.ACTIONS, seq_len: int = 1, frame_stack: int = 1, pad: bool = True,
                  filter_key: str | None = None, cache: CacheMode = "low_dim", normalize: bool = False,
-                 *, cache_limit_bytes: int | None = None) -> None:
+                 *, cache_limit_bytes: int | None = None, language: bool = False) -> None:
         if isinstance(paths, (str, Path)):
             paths = [paths]
         self.paths: list[Path] = [Path(p) for p in paths]
@@ -117,6 +126,7 @@ class DemoDataset:
         self.filter_key = filter_key
         self.cache = cache
         self.normalize = bool(normalize)
+        self.language = bool(language)
 
         # per demo: (file index, demo name, T); per item: demo index and start step
         self.demos: list[tuple[int, str, int]] = []
@@ -141,6 +151,7 @@ class DemoDataset:
         self._lengths = np.array([t for _, _, t in self.demos], dtype=np.int64)
         self._offsets = np.concatenate([[0], np.cumsum(self._lengths)[:-1]]).astype(np.int64) \
             if self.demos else np.zeros(0, np.int64)
+        self._instructions, self._subtasks = self._load_language() if self.language else (None, None)
         self._flat: dict[str, np.ndarray] = self._load_cache()
 
         starts, owners = [], []
@@ -198,6 +209,21 @@ class DemoDataset:
             if demo[key].shape[:1] != (t,):
                 raise DatasetError(f"{path}: {name}/{key} has shape {demo[key].shape}, expected first axis {t}")
         return t
+
+    def _load_language(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per demo its instruction, per flat row its subtask label (object arrays of str: small, cached)."""
+        instructions = np.empty(len(self.demos), dtype=object)
+        subtasks = np.empty(int(self._lengths.sum()), dtype=object)
+        phase_key = f"{schema.OPERATOR}/{schema.OP_PHASE}"
+        for di, (fi, name, t) in enumerate(self.demos):
+            demo = self._file(fi)[schema.DATA][name]
+            if phase_key not in demo:
+                raise DatasetError(f"{self.paths[fi]}: {name} has no {phase_key} (subtask labels), which "
+                                   f"language=True needs; load it with language=False")
+            instructions[di] = _text(demo.attrs.get(schema.ATTR_INSTRUCTION, ""))
+            o = int(self._offsets[di])
+            subtasks[o:o + t] = [_text(v) for v in demo[phase_key][()]]
+        return instructions, subtasks
 
     def _load_cache(self) -> dict[str, np.ndarray]:
         """Every cached key as one array over all demos (filled in place: no second copy of the data)."""
@@ -347,7 +373,11 @@ class DemoDataset:
             np.maximum(frames, first, out=frames)
         obs = {k: self._gather(full, idx, frames) for k, full in self._obs_paths}
         actions = self._gather(self.action_key, idx, steps)
-        return {"obs": obs, "actions": actions, "pad_mask": pad_mask, "obs_pad_mask": obs_pad_mask}
+        batch = {"obs": obs, "actions": actions, "pad_mask": pad_mask, "obs_pad_mask": obs_pad_mask}
+        if self.language:
+            batch["instruction"] = self._instructions[self._owners[idx]]
+            batch["subtask"] = self._subtasks[row0[:, 0]]
+        return batch
 
     def _gather(self, key: str, idx: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Flat rows (B, W) of one key: a fancy index into the cache, or lazy reads from the files."""

@@ -52,12 +52,17 @@ def _array(x: np.ndarray) -> torch.Tensor:
 
 
 def _convert(item: dict[str, Any]) -> dict[str, Any]:
-    return {
+    out = {
         "obs": {k: _to_tensor(k, v) for k, v in item["obs"].items()},
         "actions": _array(item["actions"]),
         "pad_mask": torch.from_numpy(np.ascontiguousarray(item["pad_mask"])),
         "obs_pad_mask": torch.from_numpy(np.ascontiguousarray(item["obs_pad_mask"])),
     }
+    for key in ("instruction", "subtask"):         # language=True: strings stay strings (lists in a batch)
+        if key in item:
+            v = item[key]
+            out[key] = v.tolist() if isinstance(v, np.ndarray) else v
+    return out
 
 
 class TorchDemoDataset(DemoDataset, Dataset):

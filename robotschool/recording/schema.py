@@ -42,6 +42,7 @@ ACT_BASE_TWIST = "base_twist"
 # operator/ stream keys read by more than one module (the full row is recording/recorder.py:operator_row)
 OP_TIMESTAMP = "timestamp"          # when the device took the sample (wall clock for live devices, sim time else)
 OP_APPLIED_TIME = "applied_time"    # live loops only: wall clock right after the joint targets were applied
+OP_PHASE = "phase"                  # the operator's subtask label per step (scripted: its phase, e.g. "scoop")
 
 # masks
 MASK_TRAIN = "train"
@@ -75,5 +76,6 @@ ATTR_SHARD = "robotschool_shard"           # demo attr: unique id of the staging
 ATTR_TOTAL = "total"                       # data attr (robomimic): sum of num_samples
 ATTR_SCHEMA_VERSION = "schema_version"     # data attr
 ATTR_SCENE = "scene"                       # data attr
+ATTR_INSTRUCTION = "instruction"           # demo attr: the episode's natural-language instruction
 ATTR_ENV_ARGS = "env_args"                 # data attr (robomimic), JSON
 ATTR_CONFIG = "config"                     # data attr, YAML

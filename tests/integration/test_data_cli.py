@@ -88,3 +88,25 @@ def test_plot_png_and_missing_matplotlib(dataset):
     assert r.returncode == 2 and not (d / "x.png").exists(), r.stderr
     assert r.stderr.strip().splitlines() == ["robotschool: error: robotschool plot needs matplotlib: "
                                              "pip install robotschool[plot]"], r.stderr
+
+
+def test_language_items_carry_instruction_and_subtask(dataset):
+    """language=True: each item has its demo's instruction and the scripted operator's subtask label at the
+    window's first step, read from the real generated file (not synthesised)."""
+    from robotschool.data import DemoDataset
+    from robotschool.recording import schema
+
+    path = dataset / "demos.hdf5"
+    with h5py.File(path, "r") as f:
+        demo = f["data/demo_0"]
+        instruction = demo.attrs[schema.ATTR_INSTRUCTION]
+        phases = [p.decode() if isinstance(p, bytes) else p for p in demo[f"operator/{schema.OP_PHASE}"][()]]
+    assert instruction and len(set(phases)) > 3                  # a real instruction, several subtasks
+    with DemoDataset(path, [schema.OBS_JOINT_POS], seq_len=4, language=True) as ds:
+        for t in (0, len(phases) // 2, len(phases) - 1):
+            item = ds[t]
+            assert item["instruction"] == instruction and item["subtask"] == phases[t]
+        batch = ds.get_batch([0, len(phases) - 1])
+        assert list(batch["subtask"]) == [phases[0], phases[-1]]
+    with DemoDataset(path, [schema.OBS_JOINT_POS]) as ds:
+        assert "subtask" not in ds[0]                             # off by default: batches stay numeric
