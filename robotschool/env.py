@@ -13,14 +13,16 @@ take the state, rebuild, and set that state, so the first recorded state is exac
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from robotschool import __version__, config
 from robotschool.control.actions import ActionCodec
+from robotschool.control.ik import IKBudget
 from robotschool.errors import ConfigError
 from robotschool.paths import scene_file
 from robotschool.recording import schema
@@ -44,8 +46,11 @@ def load_scene_config(scene: str, overrides: Sequence[str] = ()) -> tuple[type[T
 class RobotEnv:
     def __init__(self, scene: str, robot: str | None = None, overrides: Sequence[str] = (),
                  cameras: Sequence[str] | None = None, camera_size: int | None = None, depth: bool | None = None,
-                 gui: bool = False):
+                 gui: bool = False, ik_budget: IKBudget | Mapping[str, Any] | None = None):
+        """`ik_budget` (live teleop) caps the arm IK's work per step (control/ik.py IKBudget); it is part of the
+        step function, so it is kept in env_kwargs (a replay rebuilds the env with it). None: the full solve."""
         self.scene = scene
+        self.ik_budget = IKBudget(**ik_budget) if isinstance(ik_budget, Mapping) else ik_budget
         self.overrides = list(overrides)
         task_cls, cfg, self.scene_path = load_scene_config(scene, self.overrides)
         self.config = cfg
@@ -129,11 +134,16 @@ class RobotEnv:
     def encode(self, command: RobotCommand) -> np.ndarray:
         return self.codec.encode(command)
 
-    def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, dict[str, Any]]:
+    def step(self, action: np.ndarray, clock: Callable[[], float] | None = None
+             ) -> tuple[dict[str, np.ndarray], float, bool, dict[str, Any]]:
+        """One control tick. With a `clock` (live loops), info["applied_at"] is clock() right after the joint
+        targets went to the motors (before the physics substeps), where input-to-command latency ends; batch
+        generation passes none, so no wall-clock value can reach its files."""
         action = np.asarray(action, dtype=np.float32)
         command = self.codec.decode(action)
-        targets: JointTargets = self.robot.solve(command)
+        targets: JointTargets = self.robot.solve(command, self.ik_budget)
         self.robot.apply(targets)
+        applied_at = clock() if clock is not None else None
         if self.robot.mobile:
             for _ in range(self.substeps):
                 self.robot.substep(self.world.dt)
@@ -141,6 +151,7 @@ class RobotEnv:
         else:
             self.world.step(self.substeps)
         self.robot.after_control_tick(targets)
+        self.task.after_control_tick(self.world, self.control_dt)
         self.steps += 1
         obs = self.observe()
         ev = self.task.evaluate(self.world)
@@ -148,6 +159,8 @@ class RobotEnv:
         done = self.steps >= self.max_steps
         info = {"success": bool(ev["success"]), "progress": float(ev.get("progress", 0.0)), "targets": targets,
                 "command": command}
+        if applied_at is not None:
+            info["applied_at"] = applied_at
         return obs, reward, done, info
 
     def reach_check(self, arm: str, pose: Pose) -> bool:
@@ -156,8 +169,21 @@ class RobotEnv:
         return self.robot.ik[arm].solve(pose, q, apply_step_cap=False).reachable
 
     def make_oracle(self):
-        """The task's scripted operator for the current episode (noise from the episode's rng)."""
-        return self.task.make_oracle(self.params, self.rng, self.reach_check)
+        """The task's scripted operator for the current episode (noise from the episode's rng), given `look`
+        so it can render the robot's cameras when it wants to look (Oracle.look)."""
+        oracle = self.task.make_oracle(self.params, self.rng, self.reach_check)
+        oracle.look = self.look
+        return oracle
+
+    def look(self, name: str, width: int, height: int) -> camera.View:
+        """Render robot camera `name` now with depth (rendering leaves the physics untouched, so a scripted
+        operator may look at any tick without changing the episode), with the camera's pose in the robot base
+        frame as the kinematics knows it (the nominal mount, without the episode's drawn calibration error)."""
+        mount = self.robot.spec.cameras[name]
+        nominal = self.robot.link_world_pose(mount.link).compose(Pose(mount.pos, [0, 0, 0, 1]))
+        rgb, depth = self.render_camera(name, width, height, depth=True)
+        return camera.View(rgb, depth, self.robot.base_pose().inverse().compose(nominal), tuple(mount.forward),
+                           tuple(mount.up), float(mount.fov))
 
     def evaluate(self) -> dict[str, Any]:
         return self.task.evaluate(self.world)
@@ -183,8 +209,11 @@ class RobotEnv:
 
     # -- metadata ------------------------------------------------------------------------------------------
     def env_kwargs(self) -> dict[str, Any]:
-        return {"scene": self.scene, "robot": self.robot_name, "overrides": self.overrides,
-                "cameras": self.camera_names, "camera_size": self.camera_width, "depth": self.depth}
+        kwargs = {"scene": self.scene, "robot": self.robot_name, "overrides": self.overrides,
+                  "cameras": self.camera_names, "camera_size": self.camera_width, "depth": self.depth}
+        if self.ik_budget is not None:          # only live (teleop) envs: generated files' env_args are unchanged
+            kwargs["ik_budget"] = dataclasses.asdict(self.ik_budget)
+        return kwargs
 
     def data_attrs(self) -> dict[str, Any]:
         """Dataset-level attributes: enough to rebuild this env (robomimic's env_args) and read the actions."""

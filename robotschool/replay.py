@@ -98,7 +98,8 @@ def replay_demo(path: str | Path, demo: int | str) -> ReplayReport:
                 from None
         recorded_success = bool(group.attrs.get(schema.ATTR_SUCCESS, False))
 
-    env = RobotEnv(kwargs["scene"], robot=kwargs.get("robot"), overrides=kwargs.get("overrides", ()), cameras=[])
+    env = RobotEnv(kwargs["scene"], robot=kwargs.get("robot"), overrides=kwargs.get("overrides", ()), cameras=[],
+                   ik_budget=kwargs.get("ik_budget"))        # teleop demos: the live IK budget they were made with
     with env:
         env.reset_to(states[0], params)
         err = 0.0

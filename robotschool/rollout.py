@@ -69,75 +69,61 @@ def action_dict(command: RobotCommand, targets: JointTargets, tcp_now: dict[str,
     }
 
 
-class _ApplyClock:
-    """Notes clock() each time the robot's joint targets go to the motors.
-
-    Why: input-to-command latency must end when the targets are applied, which happens inside env.step
-    (before the physics substeps and the camera renders). Wrapping this robot instance's `apply` measures that
-    moment without touching env.py; it is installed only by live loops (a clock is given), never by scripted
-    generation, whose recorded files must stay free of wall-clock values.
-    """
-
-    def __init__(self, robot, clock: Callable[[], float]):
-        self.robot, self.clock, self.last = robot, clock, math.nan
-        self._inner = robot.apply
-
-        def apply(targets):
-            self._inner(targets)
-            self.last = self.clock()
-
-        robot.apply = apply
-
-    def remove(self) -> None:
-        if self.robot.__dict__.get("apply") is not None:
-            del self.robot.apply
-
-
 class ControlLoop:
     """One env, one device, one retargeter: `tick()` runs poll -> retarget -> encode -> step -> record.
 
     `recorder` may be swapped between ticks (None: nothing is recorded), which is how the teleop session
     starts and stops episodes without restarting the loop. With a `clock` (live devices: time.monotonic), each
-    recorded step also stores `operator/applied_time`, the clock right after the joint targets were applied,
-    next to the device's `operator/timestamp`, so a file carries its input-to-command latency.
+    step is given the clock (env.step's `applied_at`: right after the joint targets were applied) and each
+    recorded step stores it as `operator/applied_time` next to the device's `operator/timestamp`, so a file
+    carries its input-to-command latency.
+
+    Between the device sample and the applied targets the tick does only what the targets need: the recorder's
+    pre-step state is the state the previous step left (read after that step, once its targets were applied),
+    and the TCP poses for `action_dict` are assembled after the step. So whatever sets the simulation between
+    ticks (env.reset, env.reset_to) must be followed by `reset()` or `resync()`.
     """
 
     def __init__(self, env: RobotEnv, device: Device, recorder: Recorder | None = None,
                  clock: Callable[[], float] | None = None):
         self.env, self.device, self.recorder, self.clock = env, device, recorder, clock
-        self._apply_clock = _ApplyClock(env.robot, clock) if clock is not None else None
         self.reset()
 
     def reset(self) -> None:
         """Restart from the env's current state (after env.reset): fresh retargeter, current observation."""
         self.retarget = make_retargeter(self.env)
+        self.resync()
+
+    def resync(self) -> None:
+        """The env's simulation was set from outside (reset_to): observe it again, keep the retargeter's targets."""
         self.obs = self.env.observe()
+        self._state: np.ndarray | None = None     # world state after the last step; None: read it when needed
 
     def tick(self, command: OperatorCommand | None = None) -> Tick:
         """One control tick. `command` (already polled by the caller) skips the device poll."""
         env, recorder = self.env, self.recorder
+        if recorder is not None and self._state is None:
+            self._state = env.world.get_state()
         cmd = self.device.poll(self.obs, env.time) if command is None else command
         action = env.encode(self.retarget(cmd))
+        state = self._state
+        next_obs, reward, done, info = env.step(action, self.clock)
+        applied = info.get("applied_at")
+        self._state = None
         if recorder is not None:
-            state = env.world.get_state()
             obs = self.obs
             tcp_now = {arm: Pose(obs[schema.OBS_EEF_POS.format(arm=arm)], obs[schema.OBS_EEF_QUAT.format(arm=arm)])
                        for arm in ARMS}
-        next_obs, reward, done, info = env.step(action)
-        applied = self._apply_clock.last if self._apply_clock is not None else None
-        if recorder is not None:
             row = operator_row(cmd)
             if applied is not None:
                 row[schema.OP_APPLIED_TIME] = np.float64(applied)
-            recorder.add(self.obs, state, action, action_dict(info["command"], info["targets"], tcp_now), reward,
-                         row)
+            recorder.add(obs, state, action, action_dict(info["command"], info["targets"], tcp_now), reward, row)
+            self._state = env.world.get_state()       # the next tick's pre-step state, off its latency path
         self.obs = next_obs
         return Tick(cmd, action, next_obs, reward, done, info, applied)
 
     def close(self) -> None:
-        if self._apply_clock is not None:
-            self._apply_clock.remove()
-            self._apply_clock = None
+        """Nothing to release (kept so live sessions can close the loop they opened)."""
 
 
 def run_episode(env: RobotEnv, device: Device, record: bool = True, max_steps: int | None = None,

@@ -16,11 +16,19 @@ A saved episode is exactly what `generate` writes (same schema, demo attrs seed 
 robot, plus device and operator_id), committed at once with `DatasetWriter.flush`, so nothing that was saved
 can be lost by whatever happens afterwards. Scene resets draw from `default_rng([seed, i])`, i counting resets.
 
-Latency: the loop runs the ControlLoop with a wall clock, so every recorded step has `operator/timestamp`
-(when the device sample was taken) and `operator/applied_time` (when the joint targets reached the motors).
+Timing. Ticks run on deadlines (start + k / control_hz; lateness never accumulates); a tick whose deadline
+passed while the previous one ran is skipped and counted (TeleopSummary: missed while driving, paused while a
+scene was rebuilt), and the summary keeps each tick's wall and CPU time so a busy machine can be told apart
+from our own overrun. The window never holds the loop back: a frame is built and sent only when the viewer has
+drawn the last one. The live IK budget (teleop.yaml `ik_budget`, control/ik.py IKBudget) caps the IK's work per
+tick (an out-of-reach target otherwise costs tens of ms); the env stores it in env_args, so replays match.
+
+Latency: the loop gives env.step a wall clock, so every recorded step has `operator/timestamp` (when the device
+sample was taken) and `operator/applied_time` (env.step's `applied_at`: when the joint targets reached the motors).
 """
 from __future__ import annotations
 
+import gc
 import json
 import math
 import time
@@ -30,6 +38,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from robotschool import config
+from robotschool.control.ik import IKBudget
 from robotschool.devices.base import Device
 from robotschool.env import RobotEnv
 from robotschool.paths import configs_dir
@@ -54,6 +63,9 @@ class TeleopSettings:
     window_timeout_s: float = field(default=10.0, metadata=config.check(lo=1.0, hi=600.0))
     window_nice: int = field(default=5, metadata=config.check(lo=0, hi=19))
     window_fps: float = field(default=15.0, metadata=config.check(lo=1.0, hi=120.0))
+    ik_budget: IKBudget = field(default_factory=IKBudget)     # live IK caps (control/ik.py); batch keeps full IK
+    reach_warning_ticks: int = field(default=3, metadata=config.check(lo=1, hi=1000))
+    gc_generation: int = field(default=2, metadata=config.check(lo=0, hi=2))   # collected after every tick
 
 
 def load_settings(overrides: Sequence[str] = ()) -> TeleopSettings:
@@ -73,13 +85,43 @@ class LiveContext:
 
 @dataclass
 class TeleopSummary:
+    """What a session did, and its timing, so a missed tick can be told apart from a busy machine.
+
+    Ticks are scheduled on deadlines (start + k * period, never "sleep one period after the work"), so lateness
+    does not accumulate. A tick whose deadline passed before the previous one was done is skipped: `missed_ticks`
+    counts those while the operator was driving, `paused_ticks` those skipped while the session rebuilt the
+    scene (start, save, discard, reset: nothing is being controlled then). `work` is each tick's wall time and
+    `work_cpu` the CPU time this thread spent on it: a tick whose wall time is far above its CPU time was waiting
+    for a CPU (other processes), not overrunning. `lateness` is how late each tick started after its deadline.
+    """
+
     saved: int = 0
     discarded: int = 0
     ticks: int = 0
-    missed_ticks: int = 0          # control ticks that started more than one period late
+    missed_ticks: int = 0          # control ticks skipped (their deadline passed during the previous tick)
+    paused_ticks: int = 0          # ticks skipped while the scene was rebuilt (episode events)
     latencies: list[float] = field(default_factory=list)   # applied_time - timestamp per tick, seconds
-    compute: list[float] = field(default_factory=list)     # tick start -> targets applied, seconds
+    compute: list[float] = field(default_factory=list)     # device poll -> targets applied (wall), seconds
+    compute_cpu: list[float] = field(default_factory=list)  # the same span in this thread's CPU time, seconds
+    work: list[float] = field(default_factory=list)        # whole tick incl. physics and viewer (wall), seconds
+    work_cpu: list[float] = field(default_factory=list)    # whole tick, this thread's CPU time, seconds
+    lateness: list[float] = field(default_factory=list)    # tick start - its deadline, seconds
     ended_by: str = ""
+
+    def timing_lines(self, period: float) -> list[str]:
+        """Percentiles (ms) of the timing lists, one line each, for the CLI and the benchmark."""
+        def pct(values: list[float]) -> str:
+            if not values:
+                return "n/a"
+            v = np.asarray(values) * 1e3
+            return f"median {np.median(v):.2f}, p99 {np.percentile(v, 99):.2f}, max {v.max():.2f} ms"
+        over = sum(w > period for w in self.work)
+        over_cpu = sum(w > period for w in self.work_cpu)
+        return [f"compute:      {pct(self.compute)} (device poll -> joint targets applied, wall)",
+                f"compute cpu:  {pct(self.compute_cpu)} (same span, CPU time of the control thread)",
+                f"tick work:    {pct(self.work)} wall; {over} ticks over the {period * 1e3:g} ms period",
+                f"tick cpu:     {pct(self.work_cpu)}; {over_cpu} ticks over the period",
+                f"lateness:     {pct(self.lateness)} (tick start after its deadline)"]
 
 
 def follow_camera(p, base, s: TeleopSettings, last: tuple | None) -> tuple:
@@ -136,10 +178,11 @@ class TeleopSession:
 
     def __init__(self, env: RobotEnv, device: Device, writer: DatasetWriter, viewer=None, seed: int = 0,
                  settings: TeleopSettings | None = None, clock: Callable[[], float] = time.monotonic,
-                 max_seconds: float | None = None, log: Callable[[str], None] | None = None):
+                 max_seconds: float | None = None, log: Callable[[str], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
         self.env, self.device, self.writer, self.viewer, self.seed = env, device, writer, viewer, seed
         self.s = settings or TeleopSettings()
-        self.clock, self.max_seconds = clock, max_seconds
+        self.clock, self.sleep, self.max_seconds = clock, sleep, max_seconds
         self.log = log or (lambda text: print(text, flush=True))
         self.state = IDLE
         self.resets = 0
@@ -147,6 +190,8 @@ class TeleopSession:
         self.loop: ControlLoop | None = None
         self.recorder: Recorder | None = None     # the episode being recorded (also while FULL)
         self.last_tick = None
+        self._cpu_at_apply = 0.0
+        self._unreached = {arm: 0 for arm in ARMS}    # consecutive ticks each hand's target was not reached
 
     # -- episode lifecycle ---------------------------------------------------------------------------------
     def _reset_scene(self) -> None:
@@ -157,7 +202,7 @@ class TeleopSession:
         if self.viewer is not None:
             self.viewer.reset(env.world.get_state(), env.params)
         if self.loop is None:
-            self.loop = ControlLoop(env, self.device, None, clock=self.clock)
+            self.loop = ControlLoop(env, self.device, None, clock=self._apply_clock)
         else:
             self.loop.reset()
         self.loop.recorder = self.recorder = None
@@ -175,7 +220,7 @@ class TeleopSession:
         """
         env = self.env
         env.reset_to(env.world.get_state(), env.params)
-        self.loop.obs = env.observe()
+        self.loop.resync()
 
     def _save(self) -> None:
         loop, env = self.loop, self.env
@@ -215,53 +260,89 @@ class TeleopSession:
         return True
 
     # -- the loop ------------------------------------------------------------------------------------------
+    def _apply_clock(self) -> float:
+        """The ControlLoop's clock (env.step calls it right after applying the targets); also notes this
+        thread's CPU time then, so the summary can say how much of the sample -> targets span was our work."""
+        self._cpu_at_apply = time.thread_time()
+        return self.clock()
+
     def run(self) -> TeleopSummary:
         from robotschool.viewer import ViewerClosed
 
         period = 1.0 / self.env.config.control_hz
         window_ready = False
+        summary = self.summary
+        gc_was_enabled = gc.isenabled()
         try:
             self._reset_scene()
+            # Python's garbage collector would otherwise run whenever allocations pile up, often between a
+            # device sample and its joint targets (a third of the ticks, up to several ms). Objects from the set-up
+            # are frozen (never traversed again) and the collector runs in each tick's slack instead.
+            gc.freeze()
+            gc.disable()
             start = next_tick = self.clock()
+            paused = False               # the previous tick handled an episode event (scene rebuilt)
             while self.max_seconds is None or self.clock() - start < self.max_seconds:
-                t0 = self.clock()
+                now = self.clock()
+                if now < next_tick:
+                    self.sleep(next_tick - now)
+                    now = self.clock()
+                if now - next_tick >= period:     # the following deadlines passed already: skip those ticks
+                    skipped = int((now - next_tick) / period)
+                    if paused:
+                        summary.paused_ticks += skipped
+                    else:
+                        summary.missed_ticks += skipped
+                    next_tick += skipped * period
+                summary.lateness.append(now - next_tick)
+                next_tick += period
+                t0, cpu0 = now, time.thread_time()
                 cmd = self.device.poll(self.loop.obs, self.env.time)
-                if cmd.events and not self._on_events(cmd.events):
-                    self.summary.ended_by = "quit"
-                    break
+                paused = bool(cmd.events)
+                if cmd.events:
+                    if not self._on_events(cmd.events):
+                        summary.ended_by = "quit"
+                        break
+                    t0, cpu0 = self.clock(), time.thread_time()    # compute spans the control work, not the reset
                 tick = self.loop.tick(cmd)
                 self.last_tick = tick
-                self.summary.ticks += 1
+                summary.ticks += 1
+                for arm in ARMS:
+                    ok = tick.info["targets"].ik[arm].reachable and not self.loop.retarget.clamped[arm]
+                    self._unreached[arm] = 0 if ok else self._unreached[arm] + 1
                 if tick.applied_at is not None:
-                    self.summary.latencies.append(tick.applied_at - cmd.timestamp)
-                    self.summary.compute.append(tick.applied_at - t0)
+                    summary.latencies.append(tick.applied_at - cmd.timestamp)
+                    if not cmd.events:
+                        summary.compute.append(tick.applied_at - t0)
+                        summary.compute_cpu.append(self._cpu_at_apply - cpu0)
                 if self.state == RECORDING and len(self.recorder) >= self.env.max_steps:
                     self.state = FULL
                     self.loop.recorder = None
                 if self.viewer is not None:
-                    self.viewer.frame(self.env.world.get_state(), self.hud_lines(tick), self.help_lines())
+                    if self.viewer.wants_frame():       # never queues: a busy window just skips frames
+                        self.viewer.frame(self.env.world.get_state(), self.hud_lines(tick), self.help_lines())
                     if not window_ready and self.viewer.frames_drawn:
                         window_ready = True
                         self.log("teleop: window ready")
-                next_tick += period
-                now = self.clock()
-                if now > next_tick + period:              # more than a period late: ticks were missed
-                    missed = int((now - next_tick) / period)
-                    self.summary.missed_ticks += missed
-                    next_tick += missed * period
-                elif now < next_tick:
-                    time.sleep(next_tick - now)
+                gc.collect(self.s.gc_generation)    # after the targets went out: part of the tick's work
+                if not cmd.events:
+                    summary.work.append(self.clock() - t0)
+                    summary.work_cpu.append(time.thread_time() - cpu0)
             else:
-                self.summary.ended_by = "time limit"
+                summary.ended_by = "time limit"
         except ViewerClosed:
-            self.summary.ended_by = "window closed"
+            summary.ended_by = "window closed"
         except KeyboardInterrupt:
-            self.summary.ended_by = "interrupted"
+            summary.ended_by = "interrupted"
+        finally:
+            gc.unfreeze()
+            if gc_was_enabled:
+                gc.enable()
         if self.state != IDLE:
             self.log("teleop: the episode in progress was not saved")
         if self.loop is not None:
             self.loop.close()
-        return self.summary
+        return summary
 
     def hud_lines(self, tick) -> list[str]:
         n = self.summary.saved
@@ -271,8 +352,8 @@ class TeleopSession:
         status = getattr(self.device, "status_lines", None)
         lines += status() if status is not None else []
         for arm in ARMS:
-            ik = tick.info["targets"].ik[arm]
-            if not ik.reachable or self.loop.retarget.clamped[arm]:
+            # a few ticks' grace: the live IK budget converges on a fast-moving target over a tick or two
+            if self._unreached[arm] >= self.s.reach_warning_ticks:
                 lines.append(f"! {arm} hand target out of reach")
         return lines
 

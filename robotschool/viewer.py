@@ -170,10 +170,18 @@ class Viewer:
         self._sent_at = time.monotonic() + 60.0                  # a rebuild takes much longer than a frame
         self._send(("reset", state, params))
 
-    def frame(self, state: np.ndarray, lines: Sequence[str], side: Sequence[str] = ()) -> bool:
-        """Send a frame unless the viewer is still drawing the last one (it shows the newest it gets)."""
+    def wants_frame(self) -> bool:
+        """True when the window has drawn the last frame sent (check it before building the next one: the
+        control loop then spends nothing on frames a busy window would drop). Never blocks."""
         self._drain()
-        if self._inflight:
+        return not self._inflight
+
+    def frame(self, state: np.ndarray, lines: Sequence[str], side: Sequence[str] = ()) -> bool:
+        """Send a frame unless the viewer is still drawing the last one (it shows the newest it gets).
+
+        Never waits for the window: at most one frame is in flight, so the pipe never fills and `send` returns
+        at once; a slow window shows fewer frames, the control loop keeps its rate."""
+        if not self.wants_frame():
             return False
         self._inflight = True
         self._sent_at = time.monotonic()

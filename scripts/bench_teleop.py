@@ -1,13 +1,19 @@
 """Teleop control-loop benchmark: device event -> joint targets, and missed control ticks at 20 Hz.
 
-    python scripts/bench_teleop.py [--seconds 10]
+    python scripts/bench_teleop.py [--seconds 10] [--ik-budget batch|live|both] [--skip-gui] [--skip-headless]
 
 1. headless: the real TeleopSession loop (DIRECT physics, wall-clock paced at the scene's control rate) driven by
-   the keyboard device reading a synthetic key source (hand forward 1 s, back 1 s, ...); per tick: compute time (device poll ->
-   joint targets applied to the motors) and missed ticks.
+   the keyboard device reading a synthetic key source, for two motions: `reach` (hand forward 1 s, back 1 s, ...)
+   and `out_of_reach` (hand pushed forward and up for good: the worst case of a live operator), each with the
+   full batch IK and with the live IK budget (configs/devices/teleop.yaml `ik_budget`) side by side. Per tick:
+   compute (device poll -> joint targets applied) in wall and CPU time, how much of it is IK, the whole tick's
+   wall/CPU time against the deadline, lateness, and missed ticks.
 2. gui: `robotschool teleop` as a subprocess in a PyBullet window under Xvfb (started here if DISPLAY is unset),
-   driven by xdotool (t, w/s held in turn, y, q): ticks and missed ticks from its summary, and the input-to-command
-   latency (key read in the window -> joint targets applied) of the saved demo, from `robotschool info`.
+   driven by xdotool (t, w/s held in turn, y, q): the session's own timing summary (ticks, missed, compute,
+   tick wall/CPU, lateness) and the input-to-command latency (key read in the window -> joint targets applied)
+   of the saved demo, from `robotschool info`.
+CPU time is this process's control thread only: a tick whose wall time is far above its CPU time was waiting for
+a CPU (other processes on a loaded machine), not overrunning. The load average is printed before and after.
 Goals (issue 5): compute p99 <= 2 ms, no missed ticks.
 """
 from __future__ import annotations
@@ -28,45 +34,71 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def headless(seconds: float) -> None:
+MOTIONS = {
+    # in reach: the right hand forward 1 s, back 1 s, ... (keys w / s)
+    "reach": lambda tick, hz: ord("w") if (tick // hz) % 2 == 0 else ord("s"),
+    # out of reach: forward and up for good (keys w + r held): after ~2 s the target leaves the workspace the arm
+    # can reach and every IK solve runs out of iterations (the worst case of a live operator)
+    "out_of_reach": lambda tick, hz: (ord("w"), ord("r")),
+}
+
+
+def headless(seconds: float, budget: str, motion: str) -> dict[str, float]:
+    """The real TeleopSession loop (DIRECT physics, no window) with the keyboard device on a synthetic key source."""
     from robotschool.devices.keyboard import KeyboardDevice
     from robotschool.env import RobotEnv
     from robotschool.recording.writer import DatasetWriter
-    from robotschool.teleop import TeleopSession
+    from robotschool.teleop import TeleopSession, load_settings
 
-    env = RobotEnv("parts_sorting", overrides=["parts.count=1"], cameras=[])
+    settings = load_settings()
+    env = RobotEnv("parts_sorting", overrides=["parts.count=1"], cameras=[],
+                   ik_budget=settings.ik_budget if budget == "live" else None)
     env.reset(seed=[0, 0])
     keys = {"n": 0}
+    hz = env.config.control_hz
+    pattern = MOTIONS[motion]
 
-    def read_keys():        # press "t" (start recording) once; then the hand goes forward 1 s, back 1 s, ...
+    def read_keys():        # press "t" (start recording) once, then the motion's keys, held
         keys["n"] += 1
-        move = ord("w") if (keys["n"] // env.config.control_hz) % 2 == 0 else ord("s")
-        return {ord("t"): 3, move: 1} if keys["n"] == 1 else {move: 1}
+        held = pattern(keys["n"], hz)
+        out = {k: 1 for k in (held if isinstance(held, tuple) else (held,))}
+        return {ord("t"): 3, **out} if keys["n"] == 1 else out
 
     solve_times: list[float] = []
+    unreached: list[bool] = []
     inner_solve = env.robot.solve
 
-    def timed_solve(command):          # measurement only: how much of the compute is IK (control/ik.py)
+    def timed_solve(command, *a, **k):          # measurement only: how much of the compute is IK (control/ik.py)
         t0 = time.perf_counter()
-        out = inner_solve(command)
+        out = inner_solve(command, *a, **k)
         solve_times.append(time.perf_counter() - t0)
+        unreached.append(not out.ik["right"].reachable)
         return out
 
     env.robot.solve = timed_solve
-
-    device = KeyboardDevice(read_keys, env.config.control_hz)
+    device = KeyboardDevice(read_keys, hz)
     with tempfile.TemporaryDirectory() as d, DatasetWriter(Path(d) / "b.hdf5", env.data_attrs()) as writer:
-        session = TeleopSession(env, device, writer, max_seconds=seconds, log=lambda s: None)
+        session = TeleopSession(env, device, writer, max_seconds=seconds, log=lambda s: None, settings=settings)
         s = session.run()
     env.close()
-    c = np.array(s.compute) * 1e3
-    ik = np.array(solve_times[-len(c):]) * 1e3
-    rest = c - ik
-    print(f"headless: {s.ticks} ticks at {env.config.control_hz} Hz, {s.missed_ticks} missed; compute (poll -> "
-          f"targets applied) median {np.median(c):.2f} ms, p99 {np.percentile(c, 99):.2f} ms, max {c.max():.2f} ms")
-    print(f"headless:   of which IK (robot.solve) median {np.median(ik):.2f} ms, p99 {np.percentile(ik, 99):.2f} ms; "
-          f"everything else (poll, retarget, encode, decode, apply) median {np.median(rest):.2f} ms, "
-          f"p99 {np.percentile(rest, 99):.2f} ms")
+    period = 1.0 / hz
+    n = len(s.compute)
+    c, cc = np.array(s.compute) * 1e3, np.array(s.compute_cpu) * 1e3
+    ik = np.array(solve_times[-n:]) * 1e3
+    late = np.array(s.lateness) * 1e3
+    tag = f"headless {motion:12s} ik={budget:5s}"
+    print(f"{tag}: {s.ticks} ticks at {hz} Hz, {s.missed_ticks} missed; right target unreached in "
+          f"{sum(unreached[-n:])} ticks")
+    print(f"{tag}:   compute (poll -> targets applied) wall median {np.median(c):.2f} p99 {np.percentile(c, 99):.2f} "
+          f"max {c.max():.2f} ms | cpu median {np.median(cc):.2f} p99 {np.percentile(cc, 99):.2f} ms")
+    print(f"{tag}:   of which IK (robot.solve, wall) median {np.median(ik):.2f} p99 {np.percentile(ik, 99):.2f} "
+          f"max {ik.max():.2f} ms; rest (poll, retarget, encode, decode, apply) median {np.median(c - ik):.2f} "
+          f"p99 {np.percentile(c - ik, 99):.2f} ms")
+    w, wc = np.array(s.work) * 1e3, np.array(s.work_cpu) * 1e3
+    print(f"{tag}:   whole tick wall median {np.median(w):.2f} p99 {np.percentile(w, 99):.2f} ms, cpu median "
+          f"{np.median(wc):.2f} p99 {np.percentile(wc, 99):.2f} ms (deadline {period * 1e3:g} ms); lateness "
+          f"median {np.median(late):.2f} p99 {np.percentile(late, 99):.2f} max {late.max():.2f} ms")
+    return {"p99": float(np.percentile(c, 99)), "p99_cpu": float(np.percentile(cc, 99))}
 
 
 def gui(seconds: float) -> None:
@@ -114,23 +146,37 @@ def gui(seconds: float) -> None:
             if xvfb is not None:
                 xvfb.terminate()
         text = log.read_text()
-        m = re.search(r"ticks:\s+(\d+) \((\d+) missed\)", text)
+        m = re.search(r"ticks:\s+(\d+) \((\d+) missed", text)
         info = subprocess.run([sys.executable, "-m", "robotschool.cli", "info", str(out)], cwd=REPO,
                               capture_output=True, text=True).stdout
         lat = [line for line in info.splitlines() if line.startswith("latency:")]
         print(f"gui: {m.group(1) if m else '?'} ticks, {m.group(2) if m else '?'} missed; "
               f"{lat[0] if lat else 'no latency recorded'}")
+        for line in text.splitlines():          # the session's own timing summary (robotschool/teleop.py)
+            if line.startswith(("ticks:", "compute", "tick ", "lateness:")):
+                print(f"gui:   {line}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--skip-gui", action="store_true")
+    ap.add_argument("--skip-headless", action="store_true")
+    ap.add_argument("--ik-budget", choices=["batch", "live", "both"], default="both",
+                    help="headless runs: batch = the full IK of generation, live = configs/devices/teleop.yaml "
+                         "ik_budget (what teleop uses), both = side by side (default)")
     a = ap.parse_args()
-    print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    headless(a.seconds)
+    print(f"machine load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min) on "
+          f"{os.cpu_count()} CPUs")
+    if not a.skip_headless:
+        budgets = ["batch", "live"] if a.ik_budget == "both" else [a.ik_budget]
+        for motion in MOTIONS:
+            for budget in budgets:
+                headless(a.seconds, budget, motion)
+        print(f"machine load average after headless: {os.getloadavg()[0]:.2f}")
     if not a.skip_gui:
         gui(a.seconds)
+        print(f"machine load average after gui: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise OutputPathError(f"{out} exists; pass --append to add episodes to it or --overwrite to replace it")
     settings = load_settings()
     env = RobotEnv(args.scene, robot=args.robot, overrides=args.overrides, cameras=args.cameras,
-                   camera_size=args.camera_size)
+                   camera_size=args.camera_size, ik_budget=settings.ik_budget)
     device = viewer = None
     s = None
     try:
@@ -83,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
             s = session.run()
         print(f"saved:        {s.saved} episodes to {out}")
         print(f"discarded:    {s.discarded}")
-        print(f"ticks:        {s.ticks} ({s.missed_ticks} missed)")
+        print(f"ticks:        {s.ticks} ({s.missed_ticks} missed, {s.paused_ticks} skipped during scene resets)")
+        for line in s.timing_lines(1.0 / env.config.control_hz):
+            print(line)
         print(f"ended by:     {s.ended_by}", flush=True)
     except ViewerClosed as e:
         raise RobotschoolError(f"the teleop window closed before the session started ({e}); is DISPLAY set?") \

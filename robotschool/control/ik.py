@@ -38,6 +38,24 @@ class IKSettings:
     restarts: int = field(default=0, metadata=check(lo=0, hi=MAX_RESTARTS))  # extra seeds tried when the first solve stalls (deterministic)
 
 
+@dataclass(frozen=True)
+class IKBudget:
+    """A cap on the solver's work per solve, for live control (teleop: configs/devices/teleop.yaml `ik_budget`).
+
+    Why: without it an out-of-reach target runs every iteration, the polish pass and every restart seed
+    (40-80 ms), far over a control tick. Live control tracks from where the arm is (the solve always starts at the
+    measured joints), so a few iterations per tick suffice and the arm converges over the next ticks; the best
+    solution found so far is kept and an unreached target is flagged (`ArmIKResult.reachable`) for the HUD.
+    The caps are counts, never wall-clock time, so a solve stays a pure function of (joints, target, budget)
+    and a demo recorded with a budget replays bit for bit (the env stores the budget in the file's env_args).
+    Batch generation passes no budget and keeps the robot YAML's `ik:` settings exactly.
+    """
+
+    iterations: int = field(default=10, metadata=check(lo=1, hi=1000))
+    restarts: int = field(default=0, metadata=check(lo=0, hi=MAX_RESTARTS))
+    polish: bool = False              # re-solve without the posture pull when the first solve stalls
+
+
 class ArmIK:
     def __init__(self, chain: KinematicChain, arm_joints: list[str], lower: np.ndarray, upper: np.ndarray,
                  rest_q: np.ndarray, settings: IKSettings):
@@ -62,7 +80,8 @@ class ArmIK:
         err = np.concatenate([target_p - p, geometry.rotation_error(target_r, r)])
         return err, jac[:, self.active]
 
-    def _solve_from(self, q_chain: np.ndarray, target_p, target_r, posture: bool = True) -> tuple[np.ndarray, float, float]:
+    def _solve_from(self, q_chain: np.ndarray, target_p, target_r, posture: bool = True,
+                    iterations: int | None = None) -> tuple[np.ndarray, float, float]:
         s = self.settings
         q_chain = q_chain.copy()
         q = np.clip(q_chain[self.active], self.lower, self.upper)
@@ -70,7 +89,7 @@ class ArmIK:
         lam = s.damping
         err, jac = self._errors(q_chain, target_p, target_r)
         cost = float(np.sum((err * self._weights) ** 2))
-        for _ in range(s.iterations):
+        for _ in range(s.iterations if iterations is None else iterations):
             if np.linalg.norm(err[:3]) < s.pos_tolerance and np.linalg.norm(err[3:]) < s.rot_tolerance:
                 break
             jw = jac * self._weights[:, None]
@@ -114,11 +133,12 @@ class ArmIK:
         return np.linalg.solve(h + lam * np.diag(np.diag(h) + 1e-6), jw.T @ ew)
 
     def solve(self, target: Pose, q_chain_now: np.ndarray, apply_step_cap: bool = True,
-              restarts: int | None = None) -> ArmIKResult:
+              restarts: int | None = None, budget: IKBudget | None = None) -> ArmIKResult:
         """Solve for `target` starting at the measured chain joint positions `q_chain_now`.
 
-        `restarts` (default: the settings') extra deterministic seeds tried when the first solve stalls; live
-        control uses none (it tracks from where the arm is), global reachability checks use several.
+        `restarts` (default: the settings', or the budget's) extra deterministic seeds tried when the first solve
+        stalls; global reachability checks use several. `budget` (live control, see IKBudget) caps iterations,
+        the polish pass and restarts; None keeps the settings' full solve (batch generation).
         """
         s = self.settings
         q_now = np.asarray(q_chain_now, dtype=np.float64)
@@ -126,15 +146,19 @@ class ArmIK:
         if not target.is_finite() or not np.all(np.isfinite(q_now)):
             return ArmIKResult(arm_now, float("inf"), float("inf"), False, True, False)
         tp, tr = target.pos, target.rot
-        best = self._solve_from(q_now, tp, tr)
-        if not self._converged(best):  # the posture pull can stall the last millimetres: polish without it
-            best = min(best, self._solve_from(best[0], tp, tr, posture=False), key=self._score)
-        for seed in self._seeds[: s.restarts if restarts is None else restarts]:
+        iters = None if budget is None else min(budget.iterations, s.iterations)
+        if restarts is None:
+            restarts = s.restarts if budget is None else min(budget.restarts, s.restarts)
+        best = self._solve_from(q_now, tp, tr, iterations=iters)
+        if not self._converged(best) and (budget is None or budget.polish):
+            # the posture pull can stall the last millimetres: polish without it
+            best = min(best, self._solve_from(best[0], tp, tr, posture=False, iterations=iters), key=self._score)
+        for seed in self._seeds[:restarts]:
             if self._converged(best):
                 break
             start = q_now.copy()
             start[self.active] = seed
-            best = min(best, self._solve_from(start, tp, tr, posture=False), key=self._score)
+            best = min(best, self._solve_from(start, tp, tr, posture=False, iterations=iters), key=self._score)
         q_sol = best[0][self.active]
         reachable = best[1] <= s.reach_pos_tolerance and best[2] <= s.reach_rot_tolerance
         capped = False

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from robotschool.control.actions import JointRange
-from robotschool.control.ik import ArmIK
+from robotschool.control.ik import ArmIK, IKBudget
 from robotschool.control.kinematics import KinematicChain, parse_urdf_joints
 from robotschool.errors import ConfigError
 from robotschool.recording import schema
@@ -201,8 +201,9 @@ class Robot:
         g = self.spec.arms[arm].gripper
         return g.open + float(np.clip(grip, 0.0, 1.0)) * (g.closed - g.open)
 
-    def solve(self, command: RobotCommand) -> JointTargets:
+    def solve(self, command: RobotCommand, budget: IKBudget | None = None) -> JointTargets:
         """IK for both hands from the measured joint positions (stateless, so replays are exact).
+        `budget` caps the solver's work (live teleop, control/ik.py IKBudget); None is the full batch solve.
 
         A moving torso lift is taken where it is measured (solving for its commanded end position instead was
         tried: the arm then swings through joint space and the hands stray further); the lift is slow (URDF
@@ -212,7 +213,8 @@ class Robot:
         torso = command.torso
         if torso is not None and self.torso_range is not None:
             torso = float(np.clip(torso, self.torso_range.low, self.torso_range.high))
-        results = {arm: self.ik[arm].solve(command.hand(arm).pose, self.chain_q(arm, q_all)) for arm in ARMS}
+        results = {arm: self.ik[arm].solve(command.hand(arm).pose, self.chain_q(arm, q_all), budget=budget)
+                   for arm in ARMS}
         grips = {}
         for arm in ARMS:
             g = command.hand(arm).grip

@@ -5,6 +5,7 @@ dominate everything). Depth is returned in metres (linearised from the z-buffer)
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -49,3 +50,35 @@ def episode_view(params: Mapping[str, Any] | None, eye: Pose) -> tuple[Pose, dic
     kwargs = {} if not light else {"lightDirection": light["direction"], "lightColor": light["color"],
                                    "lightAmbientCoeff": light["ambient"], "lightDiffuseCoeff": light["diffuse"]}
     return eye, kwargs
+
+
+@dataclass(frozen=True, eq=False)
+class View:
+    """One depth frame from a robot camera and what the robot knows about that camera: its pose in the robot
+    base frame from the kinematics (the mount's nominal pose: an episode's drawn calibration error is in the
+    image, not here) and its intrinsics (vertical field of view in degrees, near/far planes in metres).
+
+    A scripted operator that looks (e.g. finds empty shelf slots) gets one of these from `RobotEnv.look`."""
+
+    rgb: np.ndarray             # (H, W, 3) uint8
+    depth: np.ndarray           # (H, W) float32, metres along the optical axis
+    pose: Pose                  # camera frame in the robot base frame
+    forward: tuple[float, float, float]   # optical axis in the camera frame
+    up: tuple[float, float, float]        # image up in the camera frame
+    fov: float
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pixel column, row (float) and optical-axis depth (m) of (N, 3) points given in the robot base frame,
+        with the same view and projection `render` uses."""
+        r = self.pose.rot
+        f = r @ np.asarray(self.forward, dtype=np.float64)
+        right = np.cross(f, r @ np.asarray(self.up, dtype=np.float64))
+        right /= np.linalg.norm(right)
+        up = np.cross(right, f)
+        d = np.asarray(points, dtype=np.float64).reshape(-1, 3) - self.pose.pos
+        z, x, y = d @ f, d @ right, d @ up
+        h, w = self.depth.shape
+        t = np.tan(np.radians(self.fov) / 2)
+        col = (0.5 + x / (z * t * w / h) / 2) * w
+        row = (0.5 - y / (z * t) / 2) * h
+        return col, row, z

@@ -26,6 +26,11 @@ from robotschool.sim.world import PhysicsSettings, World
 from robotschool.types import OperatorCommand, Pose
 
 
+def uniform(rng: np.random.Generator, lo_hi) -> float:
+    """One draw from a YAML range [lo, hi] (what every station's randomisation and oracle noise is made of)."""
+    return float(rng.uniform(lo_hi[0], lo_hi[1]))
+
+
 @dataclass(frozen=True)
 class CameraSettings:
     names: list[str] = field(default_factory=list)    # which robot cameras to record (e.g. head, left_wrist)
@@ -52,7 +57,13 @@ class SceneConfig:
 
 
 class Oracle(ABC):
-    """A scripted operator. Sees only observations (like a person looking at the scene) and emits commands."""
+    """A scripted operator. Sees only observations (like a person looking at the scene) and emits commands.
+
+    `look(camera, width, height) -> sim.camera.View` renders one of the robot's cameras on demand (depth and
+    the camera's pose from the robot's kinematics), for operators that must find things in images; the env
+    sets it in `RobotEnv.make_oracle` (None when an oracle is made without an env)."""
+
+    look: Callable[[str, int, int], Any] | None = None
 
     @abstractmethod
     def act(self, obs: dict[str, np.ndarray], t: float) -> OperatorCommand: ...
@@ -128,3 +139,8 @@ class Task(ABC):
 
     def instruction(self, params: dict[str, Any]) -> str:
         return self.config.instruction
+
+    def after_control_tick(self, world: World, dt: float) -> None:
+        """Advance task-owned simulation state after each control tick's physics (default: none). A task that
+        has such state (e.g. kitchen_stirfry's cooking) keeps it in a World StateExtension, so it is part of
+        get_state()/set_state() and a replay reproduces it exactly."""

@@ -1,0 +1,72 @@
+"""The live IK budget (control/ik.py IKBudget): it caps the solver's work on an unreachable target, keeps the
+best solution found, flags the target, and changes nothing when the full solve would converge within the cap."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from robotschool.control.ik import IKBudget
+from robotschool.robots.humanoid import Humanoid
+from robotschool.types import Pose
+
+BUDGET = IKBudget(iterations=3, restarts=0, polish=False)
+
+
+@pytest.fixture(scope="module")
+def robot():
+    return Humanoid()
+
+
+def _home(robot, arm="right"):
+    ik, chain = robot.ik[arm], robot.chains[arm]
+    q = np.zeros(chain.n)
+    q[ik.active] = ik.rest_q
+    return ik, chain, q
+
+
+def _count_jacobians(chain, monkeypatch) -> list[int]:
+    """Count forward-kinematics + Jacobian evaluations (one per solver iteration, plus one per solve pass)."""
+    calls = [0]
+    inner = chain.fk_jacobian
+
+    def counted(q):
+        calls[0] += 1
+        return inner(q)
+
+    monkeypatch.setattr(chain, "fk_jacobian", counted)
+    return calls
+
+
+def test_unreachable_target_costs_at_most_the_budget_and_is_flagged(robot, monkeypatch):
+    ik, chain, q = _home(robot)
+    p0, r0 = chain.fk(q)
+    far = Pose.from_matrix(p0 + np.array([0.6, 0.0, 0.2]), r0)         # 0.63 m further: out of the arm's reach
+    calls = _count_jacobians(chain, monkeypatch)
+    full = ik.solve(far, q)
+    full_calls = calls[0]
+    calls[0] = 0
+    live = ik.solve(far, q, budget=BUDGET)
+    assert calls[0] <= 1 + BUDGET.iterations < full_calls          # one pass, capped iterations, no restarts
+    assert not live.reachable and not full.reachable
+    start_err = float(np.linalg.norm(far.pos - p0))
+    assert live.pos_error < start_err          # the best solution so far is kept: it moved toward the target
+
+
+def test_budget_changes_nothing_when_the_solve_converges_within_it(robot):
+    ik, chain, q = _home(robot)
+    q_near = q.copy()
+    q_near[ik.active] += 0.01                                      # a target a tracking tick away
+    target = Pose.from_matrix(*chain.fk(q_near))
+    full = ik.solve(target, q)
+    live = ik.solve(target, q, budget=BUDGET)
+    assert full.reachable and live.reachable
+    assert np.array_equal(full.q, live.q) and full.pos_error == live.pos_error
+
+
+def test_budget_never_exceeds_the_robot_settings(robot, monkeypatch):
+    ik, chain, q = _home(robot)
+    p0, r0 = chain.fk(q)
+    far = Pose.from_matrix(p0 + np.array([0.6, 0.0, 0.2]), r0)
+    calls = _count_jacobians(chain, monkeypatch)
+    ik.solve(far, q, budget=IKBudget(iterations=1000, restarts=0))
+    assert calls[0] <= 1 + ik.settings.iterations
