@@ -1,7 +1,7 @@
 """`robotschool train --data FILE --out DIR`: behaviour-clone the baseline policy (needs the torch extra).
 
 Usage:
-    robotschool train --data data/sorting.hdf5 --out policies/sorting [--steps 6000] [--chunk 10]
+    robotschool train --data data/sorting.hdf5 --out policies/sorting [--steps 6000] [--chunk 10] [--history 1]
                       [--obs-keys robot0_left_eef_pos,...,object] [--batch-size 256] [--lr 1e-3] [--seed 0]
                       [--threads 2] [--overwrite]
 
@@ -26,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int_at_least(1, "a number of gradient steps >= 1"), default=6000)
     parser.add_argument("--chunk", type=int_at_least(1, "a chunk size >= 1"), default=10,
                         help="future actions predicted per observation (default 10)")
+    parser.add_argument("--history", type=int_at_least(1, "a number of observation frames >= 1"), default=1,
+                        help="observation frames the network sees: the current one and those before (default 1)")
+    parser.add_argument("--rel-objects", type=int_at_least(0, "a number of objects >= 0"), default=0,
+                        help="also feed the offsets from each hand to the first N objects' positions (default 0)")
     parser.add_argument("--obs-keys", default=None,
                         help="comma-separated low-dim obs keys (default: both hands' eef pos/quat, gripper, object)")
     parser.add_argument("--hidden", default="512,512,512", help="hidden layer sizes (default 512,512,512)")
@@ -56,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise RobotschoolError(f"--hidden {args.hidden!r}: give positive layer sizes, e.g. 512,512,512")
     r = train_policy(args.data, args.out, obs_keys=keys, chunk=args.chunk, hidden=hidden, steps=args.steps,
                      batch_size=args.batch_size, lr=args.lr, obs_noise=args.obs_noise, seed=args.seed,
-                     threads=args.threads, overwrite=args.overwrite)
+                     threads=args.threads, overwrite=args.overwrite, history=args.history,
+                     rel_objects=args.rel_objects)
     valid = f"{r.valid_loss:.4f}" if r.valid_loss is not None else "n/a"
     print(f"trained {r.steps} steps on {r.train_demos} demos ({r.samples} samples), valid demos {r.valid_demos}")
     print(f"loss:    train {r.train_loss:.4f}, valid {valid} (masked L1 of normalised actions)")

@@ -47,16 +47,18 @@ class ChunkExecutor:
     def reset(self) -> None:
         self._chunks: deque[tuple[int, np.ndarray]] = deque()   # (step predicted at, chunk)
         self._plan: list[np.ndarray] = []
+        self._frames: deque[dict[str, np.ndarray]] = deque(maxlen=self.policy.config.history)
         self._t = 0
 
     def __call__(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         t = self._t
         self._t += 1
+        self._frames.append(obs)
         if self.execute:
             if not self._plan:
-                self._plan = list(self.policy.predict_chunk(obs)[: self.execute])
+                self._plan = list(self.policy.predict_chunk(self._frames)[: self.execute])
             return self._plan.pop(0)
-        self._chunks.append((t, self.policy.predict_chunk(obs)))
+        self._chunks.append((t, self.policy.predict_chunk(self._frames)))
         while self._chunks and self._chunks[0][0] <= t - self.chunk:
             self._chunks.popleft()
         actions = np.stack([c[t - t0] for t0, c in self._chunks])        # oldest first

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class PolicyConfig:
     robot: str
     overrides: list[str]
     obs_keys: list[str]
-    obs_dim: int
+    obs_dim: int                    # values per observation frame the network sees (obs keys + derived offsets)
     action_dim: int
     chunk: int
     hidden: list[int]
@@ -47,6 +47,7 @@ class PolicyConfig:
     action_key: str = "actions"
     control_hz: int = 20
     max_demo_len: int = 0           # longest training demo (steps): the default eval budget is 2x this
+    history: int = 1                # observation frames the network sees (the current one and those before)
     training: dict[str, Any] = field(default_factory=dict)
     format: str = FORMAT
 
@@ -73,10 +74,19 @@ class LoadedPolicy:
     normalizer: Normalizer
     model: Any
 
-    def predict_chunk(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        """(chunk, action_dim) float32 actions in the env's action space (unnormalised, clipped to [-1, 1])."""
+    def features(self, frames: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
+        """The network input from the last `history` observations, oldest first (fewer at an episode's start:
+        the oldest is repeated, as the training windows pad a demo's start)."""
+        h = self.config.history
+        frames = list(frames)[-h:]
+        frames = [frames[0]] * (h - len(frames)) + frames
+        return np.concatenate([self.normalizer.obs_vector(f) for f in frames])
+
+    def predict_chunk(self, obs: dict[str, np.ndarray] | Sequence[dict[str, np.ndarray]]) -> np.ndarray:
+        """(chunk, action_dim) float32 actions in the env's action space (unnormalised, clipped to [-1, 1])
+        from one observation, or from the last observations (oldest first) for a policy with history > 1."""
         torch = require_torch()
-        x = torch.from_numpy(self.normalizer.obs_vector(obs)[None])
+        x = torch.from_numpy(self.features([obs] if isinstance(obs, dict) else obs)[None])
         with torch.no_grad():
             y = self.model(x).numpy().reshape(self.config.chunk, self.config.action_dim)
         return np.clip(self.normalizer.actions(y), -1.0, 1.0)
@@ -108,7 +118,7 @@ def load_policy(folder: str | Path) -> LoadedPolicy:
         config = PolicyConfig(**raw)
     except (ValueError, TypeError) as e:
         raise RobotschoolError(f"{cfg_path}: unreadable policy config ({e})") from None
-    model = build_model(config.obs_dim, config.action_dim, config.chunk, config.hidden)
+    model = build_model(config.obs_dim * config.history, config.action_dim, config.chunk, config.hidden)
     model.load_state_dict(torch.load(w_path, map_location="cpu", weights_only=True))
     model.eval()
     return LoadedPolicy(config, Normalizer.from_json(config.normalizer), model)

@@ -56,7 +56,7 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
                  hidden: Sequence[int] = (512, 512, 512), steps: int = 6000, batch_size: int = 256,
                  lr: float = 1e-3, weight_decay: float = 1e-4, obs_noise: float = 0.1, seed: int = 0,
                  threads: int | None = None, eval_every: int = 250, overwrite: bool = False,
-                 progress: bool | None = None) -> TrainResult:
+                 progress: bool | None = None, history: int = 1, rel_objects: int = 0) -> TrainResult:
     """Train on `data` and save the policy folder `out` (policy.json, policy.pt, loss.png)."""
     torch = require_torch()
     out = Path(out)
@@ -64,13 +64,13 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
         raise OutputPathError(f"{out} already holds a policy; add --overwrite or choose another --out")
     if out.exists() and not out.is_dir():
         raise OutputPathError(f"{out} exists and is not a folder; choose another --out")
-    if chunk < 1 or steps < 1 or batch_size < 1:
-        raise ValueError("chunk, steps and batch_size must be >= 1")
+    if chunk < 1 or steps < 1 or batch_size < 1 or history < 1:
+        raise ValueError("chunk, steps, batch_size and history must be >= 1")
     from tqdm import tqdm
 
     t0 = time.perf_counter()
     torch.set_num_threads(threads or default_threads())
-    arrays = load_training_arrays(data, obs_keys, chunk)
+    arrays = load_training_arrays(data, obs_keys, chunk, history=history, rel_objects=rel_objects)
     for note in arrays.notes:
         print(f"note: {note}", file=sys.stderr)
     train_idx = np.flatnonzero(~arrays.valid)
@@ -78,11 +78,12 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
     obs_t = torch.from_numpy(arrays.obs)
     act_t = torch.from_numpy(arrays.actions)
     mask_t = torch.from_numpy(arrays.mask.astype(np.float32))
-    n_obs, action_dim = arrays.obs.shape[1], arrays.actions.shape[2]
+    n_in, action_dim = arrays.obs.shape[1], arrays.actions.shape[2]
+    n_obs = n_in // history
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = build_model(n_obs, action_dim, chunk, list(hidden))
+    model = build_model(n_in, action_dim, chunk, list(hidden))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
 
@@ -138,7 +139,7 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
         overrides=list(env_kwargs.get("overrides") or []),
         obs_keys=list(obs_keys), obs_dim=int(n_obs), action_dim=int(action_dim), chunk=int(chunk),
         hidden=[int(h) for h in hidden], normalizer=arrays.normalizer.to_json(),
-        max_demo_len=int(arrays.max_demo_len),
+        max_demo_len=int(arrays.max_demo_len), history=int(history),
         training={"data": str(Path(data).resolve()), "steps": steps, "batch_size": batch_size, "lr": lr,
                   "weight_decay": weight_decay, "obs_noise": obs_noise, "seed": seed, "loss": "masked L1",
                   "train_demos": len(arrays.train_demos), "valid_demos": len(arrays.valid_demos),

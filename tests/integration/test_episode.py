@@ -54,7 +54,7 @@ def test_file_has_robomimic_layout(recorded):
         assert demo["obs/head_image"].shape == (t, 32, 32, 3) and demo["obs/head_image"].dtype == np.uint8
         for arm in ("left", "right"):
             assert demo[f"obs/robot0_{arm}_eef_pos"].shape == (t, 3)
-        assert demo["obs/object"].shape == (t, 7)
+        assert demo["obs/object"].shape == (t, 7 + 4)      # one part: its pose, then its type one-hot (4 types)
         assert np.array_equal(demo["next_obs/object"][: t - 1], demo["obs/object"][1:])
         assert demo["states"].shape[0] == t and demo["states"].dtype == np.float64
         assert set(demo["action_dict"]) == {"ee_abs", "ee_delta", "joint_pos", "gripper", "base_twist"}

@@ -68,4 +68,7 @@ def test_parts_count_override_gives_a_single_pick():
     with RobotEnv("parts_sorting", overrides=["parts.count=1"]) as env:
         env.reset(seed=[0, 0])
         assert len(env.task.object_bodies) == 1
-        assert env.observe()["object"].shape == (7,)
+        obj = env.observe()["object"]
+        assert obj.shape == (7 + 4,)                  # one pose, then the type one-hot over the 4 types
+        kind = env.task._params["parts"][0]["type"]
+        assert obj[7 + ["bolt", "nut", "gear", "bracket"].index(kind)] == 1.0 and obj[7:].sum() == 1.0

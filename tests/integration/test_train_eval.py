@@ -15,6 +15,7 @@ import torch
 from robotschool.cli import main
 from robotschool.data.stats import compute_stats, read_stats
 from robotschool.generate import generate
+from robotschool.policy.data import load_training_arrays
 from robotschool.policy.evaluate import ChunkExecutor
 from robotschool.policy.model import load_policy
 from robotschool.policy.train import train_policy
@@ -89,6 +90,46 @@ def test_training_is_repeatable_and_needs_neither_stats_nor_masks(trained, tmp_p
     cfg = json.loads((tmp_path / "a" / "policy.json").read_text())
     np.testing.assert_allclose(cfg["normalizer"]["act_mean"], compute_stats(bare)[schema.ACTIONS]["mean"],
                                rtol=1e-6, atol=1e-7)
+
+
+def test_history_stacks_past_frames_in_training_and_at_run_time(trained, tmp_path):
+    d, _ = trained
+    keys = [schema.OBS_OBJECT] + [schema.OBS_EEF_POS.format(arm=a) for a in ("left", "right")]
+    arrays = load_training_arrays(d / "demos.hdf5", keys, CHUNK, history=3)
+    with h5py.File(d / "demos.hdf5", "r") as f:          # items are demo steps in demo order: demo_0 first
+        frames = [{k: f[f"data/demo_0/obs/{k}"][t] for k in keys} for t in range(21)]
+    vec = [arrays.normalizer.obs_vector(o) for o in frames]
+    np.testing.assert_allclose(arrays.obs[0], np.concatenate([vec[0]] * 3), rtol=1e-6)    # start padded
+    np.testing.assert_allclose(arrays.obs[20], np.concatenate(vec[18:21]), rtol=1e-6)     # oldest first
+
+    train_policy(d / "demos.hdf5", tmp_path / "h", obs_keys=keys, chunk=CHUNK, hidden=(32,), steps=5,
+                 batch_size=16, history=3, progress=False)
+    policy = load_policy(tmp_path / "h")
+    assert policy.config.history == 3 and policy.config.obs_dim == len(vec[0])
+    ex = ChunkExecutor(policy, execute=1)                  # receding horizon of 1: every step a fresh chunk
+    seen = [frames[0], frames[10], frames[20]]
+    played = [ex(o) for o in seen]
+    np.testing.assert_allclose(played[0], policy.predict_chunk([frames[0]] * 3)[0], rtol=1e-6)
+    np.testing.assert_allclose(played[2], policy.predict_chunk(seen)[0], rtol=1e-6)
+    assert not np.allclose(policy.predict_chunk(seen), policy.predict_chunk([frames[20]] * 3))   # the past counts
+
+
+def test_hand_to_object_offsets_are_derived_the_same_way_in_training_and_at_run_time(trained, tmp_path):
+    d, _ = trained
+    keys = [schema.OBS_GRIPPER_QPOS.format(arm="left")]        # the offsets need no object or hand key here
+    arrays = load_training_arrays(d / "demos.hdf5", keys, CHUNK, rel_objects=1)
+    norm = arrays.normalizer
+    assert norm.input_keys == keys + ["rel/left_eef_to_object0", "rel/right_eef_to_object0"]
+    with h5py.File(d / "demos.hdf5", "r") as f:
+        obs = {k: f[f"data/demo_0/obs/{k}"][7] for k in f["data/demo_0/obs"]}
+    offset = obs[schema.OBS_OBJECT][:3] - obs[schema.OBS_EEF_POS.format(arm="right")]
+    expected = (offset - norm.obs_mean["rel/right_eef_to_object0"]) / norm.obs_std["rel/right_eef_to_object0"]
+    assert arrays.obs.shape[1] == 2 + 3 + 3
+    np.testing.assert_allclose(arrays.obs[7, -3:], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(norm.obs_vector(obs), arrays.obs[7], rtol=1e-6)   # run time = training
+    train_policy(d / "demos.hdf5", tmp_path / "r", obs_keys=keys, chunk=CHUNK, hidden=(16,), steps=3,
+                 batch_size=16, rel_objects=1, progress=False)
+    assert load_policy(tmp_path / "r").normalizer.rel_objects == 1      # saved and restored with the policy
 
 
 def test_eval_report_and_frames(trained):

@@ -32,6 +32,7 @@ from robotschool.sim.parts import GEAR_T
 from robotschool.sim.world import World
 from robotschool.tasks.base import Oracle, SceneConfig, Task
 from robotschool.tasks.parts_assembly.fixture import FixtureGeometry, bored_gear, build_fixture
+from robotschool.types import Pose
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,14 @@ class PartsAssembly(Task):
 
     def shaft_name(self, params: dict[str, Any]) -> str:
         return self.config.fixture.shaft_names[params["fixture"]["shaft"]]
+
+    def object_obs(self, world: World, base: Pose) -> np.ndarray:
+        """The gear's pose, the fixture's pose (7 values each), then the target shaft as a one-hot over
+        `fixture.shaft_names` (2 values): the instruction names it, and a low-dim policy has no other way
+        to know which shaft to use. Appended after the poses, so `object[7i:7i+7]` stays object i's pose."""
+        onehot = np.zeros(len(self.config.fixture.shaft_names))
+        onehot[self._params["fixture"]["shaft"]] = 1.0
+        return np.concatenate([super().object_obs(world, base), onehot])
 
     def instruction(self, params: dict[str, Any]) -> str:
         """The scene's instruction with `{shaft}` filled in with the target shaft's name."""

@@ -29,6 +29,7 @@ from robotschool.sim import assets
 from robotschool.sim.parts import PARTS
 from robotschool.sim.world import World
 from robotschool.tasks.base import Oracle, SceneConfig, Task
+from robotschool.types import Pose
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,21 @@ class PartsSorting(Task):
                             part["friction"])
             self.object_bodies.append(body)
         self._params = params
+
+    def object_obs(self, world: World, base: Pose) -> np.ndarray:
+        """Each part's position and quaternion in the base frame (7 values per part, as the oracle reads
+        them), then each part's type as a one-hot over `parts.types` (T values per part), so 7N + TN values.
+
+        Why the type: it decides the bin and the arm, and a pose alone does not tell a nut from a gear (they
+        rest flat at heights closer than the bench-height jitter); a camera sees the shape, a low-dim policy
+        needs it spelled out. Appended after all the poses so `object[7i:7i+7]` stays part i's pose; the
+        size depends only on the config (`parts.count`, `parts.types`)."""
+        poses = super().object_obs(world, base)
+        types = list(self.config.parts.types)
+        onehot = np.zeros((len(self._params["parts"]), len(types)))
+        for i, part in enumerate(self._params["parts"]):
+            onehot[i, types.index(part["type"])] = 1.0
+        return np.concatenate([poses, onehot.reshape(-1)])
 
     # -- success -------------------------------------------------------------------------------------------
     def part_in_bin(self, world: World, body: int, kind: str) -> bool:
