@@ -28,9 +28,9 @@ import numpy as np
 
 from robotschool import geometry
 from robotschool.recording import schema
-from robotschool.tasks.base import Oracle
+from robotschool.tasks.base import Oracle, uniform
 from robotschool.tasks.kitchen_soup import kitchenware as kw
-from robotschool.tasks.kitchen_soup.task import N_BODIES, PARTICLE_OBS, _u
+from robotschool.tasks.kitchen_soup.task import N_BODIES, PARTICLE_OBS
 from robotschool.tasks.motion import step_towards, wrap
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
@@ -72,18 +72,18 @@ class SoupOracle(Oracle):
         self.reach = reach
         self.geo = task.ladle_geo
         # per-episode style
-        self.speed = _u(rng, oc.speed)
-        self.carry_speed = _u(rng, oc.carry_speed)
-        self.scoop_speed = _u(rng, oc.scoop_speed)
-        self.tilt_speed = _u(rng, oc.tilt_speed)
-        self.entry = _u(rng, oc.scoop_tilt)
-        self.hold_tilt = _u(rng, oc.hold_tilt)
-        self.pour_tilt = _u(rng, oc.pour_tilt)
-        self.pour_time = _u(rng, oc.pour_time)
-        self.psi = _u(rng, oc.ladle_yaw)
-        self.approach = _u(rng, oc.approach_height)
-        self.lid_lift = _u(rng, oc.lid_lift)
-        self.carry_height = _u(rng, oc.carry_height)
+        self.speed = uniform(rng, oc.speed)
+        self.carry_speed = uniform(rng, oc.carry_speed)
+        self.scoop_speed = uniform(rng, oc.scoop_speed)
+        self.tilt_speed = uniform(rng, oc.tilt_speed)
+        self.entry = uniform(rng, oc.scoop_tilt)
+        self.hold_tilt = uniform(rng, oc.hold_tilt)
+        self.pour_tilt = uniform(rng, oc.pour_tilt)
+        self.pour_time = uniform(rng, oc.pour_time)
+        self.psi = uniform(rng, oc.ladle_yaw)
+        self.approach = uniform(rng, oc.approach_height)
+        self.lid_lift = uniform(rng, oc.lid_lift)
+        self.carry_height = uniform(rng, oc.carry_height)
         j = oc.lid_place_jitter
         self.lid_place = np.array(oc.lid_place) + rng.uniform(-j, j, size=2)
         self.phase = "open_lid"

@@ -33,7 +33,7 @@ from robotschool.errors import ConfigError
 from robotschool.registry import SCENES
 from robotschool.sim import assets
 from robotschool.sim.world import World
-from robotschool.tasks.base import Oracle, SceneConfig, Task
+from robotschool.tasks.base import Oracle, SceneConfig, Task, uniform
 from robotschool.tasks.kitchen_soup import kitchenware as kw
 from robotschool.types import Pose
 
@@ -180,9 +180,6 @@ class KitchenSoupConfig(SceneConfig):
     success: SoupSuccessConfig = field(default_factory=SoupSuccessConfig)
 
 
-def _u(rng: np.random.Generator, lo_hi) -> float:
-    return float(rng.uniform(lo_hi[0], lo_hi[1]))
-
 
 def _jit(rng: np.random.Generator, centre, jitter) -> list[float]:
     return [float(c + rng.uniform(-j, j)) for c, j in zip(centre, jitter)]
@@ -239,13 +236,13 @@ class KitchenSoup(Task):
     # -- randomisation ---------------------------------------------------------------------------------------
     def sample_scene(self, rng: np.random.Generator) -> dict[str, Any]:
         c: KitchenSoupConfig = self.config
-        counter = {"height": c.counter.height + _u(rng, (-c.counter.height_jitter, c.counter.height_jitter))}
+        counter = {"height": c.counter.height + uniform(rng, (-c.counter.height_jitter, c.counter.height_jitter))}
         px, py = _jit(rng, c.pot.center, c.pot.jitter)
-        pot = {"x": px, "y": py, "yaw": _u(rng, (-c.pot.yaw_jitter, c.pot.yaw_jitter)), "mass": _u(rng, c.pot.mass)}
-        lid = {"yaw": _u(rng, (-math.pi / 2, math.pi / 2))}
+        pot = {"x": px, "y": py, "yaw": uniform(rng, (-c.pot.yaw_jitter, c.pot.yaw_jitter)), "mass": uniform(rng, c.pot.mass)}
+        lid = {"yaw": uniform(rng, (-math.pi / 2, math.pi / 2))}
         bx, by = _jit(rng, c.bowl.center, c.bowl.jitter)
         rx, ry = _jit(rng, c.rest.center, c.rest.jitter)
-        rest = {"x": rx, "y": ry, "yaw": _u(rng, c.rest.yaw)}
+        rest = {"x": rx, "y": ry, "yaw": uniform(rng, c.rest.yaw)}
         count = int(rng.integers(c.soup.count[0], c.soup.count[1] + 1))
         return {"counter": counter, "pot": pot, "lid": lid, "bowl": {"x": bx, "y": by}, "rest": rest,
                 "soup": {"count": count, "start": self._soup_start(rng, count)}}

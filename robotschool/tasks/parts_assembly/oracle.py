@@ -23,8 +23,8 @@ import numpy as np
 from robotschool import geometry
 from robotschool.recording import schema
 from robotschool.sim.parts import GEAR_T
-from robotschool.tasks.base import Oracle
-from robotschool.tasks.parts_assembly.task import PartsAssemblyConfig, _u
+from robotschool.tasks.base import Oracle, uniform
+from robotschool.tasks.parts_assembly.task import PartsAssemblyConfig
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
 if TYPE_CHECKING:
@@ -61,16 +61,16 @@ class AssemblyOracle(Oracle):
         self.geo = task.geometry(params)
         self.shaft = params["fixture"]["shaft"]
         # per-episode style, all from the episode's rng
-        self.speed = _u(rng, oc.speed)
-        self.insert_speed = _u(rng, oc.insert_speed)
-        self.approach_height = _u(rng, oc.approach_height)
-        self.approach_offset = _u(rng, (-oc.approach_offset, oc.approach_offset))
-        self.carry_height = _u(rng, oc.carry_height)
-        self.hover = _u(rng, oc.hover)
-        self.release_time = _u(rng, oc.release_time)
-        self.retreat_height = _u(rng, oc.retreat_height)
-        self.yaw_bias = _u(rng, (-oc.yaw_noise, oc.yaw_noise))
-        self.arm_bias = _u(rng, (-0.03, 0.03))      # how far past the midline this operator still uses a hand
+        self.speed = uniform(rng, oc.speed)
+        self.insert_speed = uniform(rng, oc.insert_speed)
+        self.approach_height = uniform(rng, oc.approach_height)
+        self.approach_offset = uniform(rng, (-oc.approach_offset, oc.approach_offset))
+        self.carry_height = uniform(rng, oc.carry_height)
+        self.hover = uniform(rng, oc.hover)
+        self.release_time = uniform(rng, oc.release_time)
+        self.retreat_height = uniform(rng, oc.retreat_height)
+        self.yaw_bias = uniform(rng, (-oc.yaw_noise, oc.yaw_noise))
+        self.arm_bias = uniform(rng, (-0.03, 0.03))      # how far past the midline this operator still uses a hand
         self.phase = "start"
         self.arm: str | None = None
         self.start: dict[str, Pose] = {}       # each hand's pose when the script began (the ready pose)

@@ -30,7 +30,7 @@ from robotschool.registry import SCENES
 from robotschool.sim import assets
 from robotschool.sim.parts import GEAR_T
 from robotschool.sim.world import World
-from robotschool.tasks.base import Oracle, SceneConfig, Task
+from robotschool.tasks.base import Oracle, SceneConfig, Task, uniform
 from robotschool.tasks.parts_assembly.fixture import FixtureGeometry, bored_gear, build_fixture
 from robotschool.types import Pose
 
@@ -107,10 +107,6 @@ class PartsAssemblyConfig(SceneConfig):
     success: SuccessConfig = field(default_factory=SuccessConfig)
 
 
-def _u(rng: np.random.Generator, lo_hi) -> float:
-    lo, hi = lo_hi
-    return float(rng.uniform(lo, hi))
-
 
 @SCENES.register("parts_assembly")
 class PartsAssembly(Task):
@@ -157,20 +153,20 @@ class PartsAssembly(Task):
     def sample_scene(self, rng: np.random.Generator) -> dict[str, Any]:
         c: PartsAssemblyConfig = self.config
         jx, jy, jz = c.bench.jitter
-        bench = {"x": c.bench.center_x + _u(rng, (-jx, jx)), "y": _u(rng, (-jy, jy)),
-                 "height": c.bench.height + _u(rng, (-jz, jz))}
+        bench = {"x": c.bench.center_x + uniform(rng, (-jx, jx)), "y": uniform(rng, (-jy, jy)),
+                 "height": c.bench.height + uniform(rng, (-jz, jz))}
         side = 1.0 if rng.random() < 0.5 else -1.0
         f, g = c.fixture, c.gear
-        fixture = {"x": f.center[0] + _u(rng, (-f.jitter[0], f.jitter[0])),
-                   "y": side * f.center[1] + _u(rng, (-f.jitter[1], f.jitter[1])),
-                   "yaw": _u(rng, (-f.yaw_jitter, f.yaw_jitter)),
+        fixture = {"x": f.center[0] + uniform(rng, (-f.jitter[0], f.jitter[0])),
+                   "y": side * f.center[1] + uniform(rng, (-f.jitter[1], f.jitter[1])),
+                   "yaw": uniform(rng, (-f.yaw_jitter, f.yaw_jitter)),
                    "shaft": int(rng.integers(2)),
-                   "clearance": _u(rng, f.radial_clearance)}
-        gear = {"x": g.center[0] + _u(rng, (-g.jitter[0], g.jitter[0])),
-                "y": -side * g.center[1] + _u(rng, (-g.jitter[1], g.jitter[1])),
-                "yaw": _u(rng, (-math.pi, math.pi)),
-                "mass": self.gear_type.default_mass * _u(rng, g.mass_scale),
-                "friction": _u(rng, g.friction)}
+                   "clearance": uniform(rng, f.radial_clearance)}
+        gear = {"x": g.center[0] + uniform(rng, (-g.jitter[0], g.jitter[0])),
+                "y": -side * g.center[1] + uniform(rng, (-g.jitter[1], g.jitter[1])),
+                "yaw": uniform(rng, (-math.pi, math.pi)),
+                "mass": self.gear_type.default_mass * uniform(rng, g.mass_scale),
+                "friction": uniform(rng, g.friction)}
         return {"bench": bench, "fixture": fixture, "gear": gear}
 
     # -- scene ---------------------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ import numpy as np
 from robotschool import geometry
 from robotschool.recording import schema
 from robotschool.sim.parts import PARTS
-from robotschool.tasks.base import Oracle
-from robotschool.tasks.parts_sorting.task import PartsSortingConfig, _u
+from robotschool.tasks.base import Oracle, uniform
+from robotschool.tasks.parts_sorting.task import PartsSortingConfig
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
 Reach = Callable[[str, Pose], bool]
@@ -63,7 +63,7 @@ class SortingOracle(Oracle):
         self.rng = rng
         self.floor_z = floor_z
         self.reach = reach
-        self.speed = _u(rng, self.oc.speed)
+        self.speed = uniform(rng, self.oc.speed)
         self.kinds = [q["type"] for q in params["parts"]]
         self.bin_side = {k: ("left" if v["y"] >= 0 else "right") for k, v in params["bins"].items()}
         self.arms = {}

@@ -28,7 +28,7 @@ from robotschool.registry import SCENES
 from robotschool.sim import assets
 from robotschool.sim.parts import PARTS
 from robotschool.sim.world import World
-from robotschool.tasks.base import Oracle, SceneConfig, Task
+from robotschool.tasks.base import Oracle, SceneConfig, Task, uniform
 from robotschool.types import Pose
 
 
@@ -136,10 +136,6 @@ def _separated(ca, ya, ha, cb, yb, hb, gap: float) -> bool:
     return False
 
 
-def _u(rng: np.random.Generator, lo_hi) -> float:
-    lo, hi = lo_hi
-    return float(rng.uniform(lo, hi))
-
 
 @SCENES.register("parts_sorting")
 class PartsSorting(Task):
@@ -157,11 +153,11 @@ class PartsSorting(Task):
     def sample_scene(self, rng: np.random.Generator) -> dict[str, Any]:
         c: PartsSortingConfig = self.config
         jx, jy, jz = c.bench.jitter
-        bench = {"x": c.bench.center_x + _u(rng, (-jx, jx)), "y": _u(rng, (-jy, jy)),
-                 "height": c.bench.height + _u(rng, (-jz, jz))}
-        tote = {"x": c.tote.center[0] + _u(rng, (-c.tote.jitter[0], c.tote.jitter[0])),
-                "y": c.tote.center[1] + _u(rng, (-c.tote.jitter[1], c.tote.jitter[1])),
-                "yaw": _u(rng, (-c.tote.yaw_jitter, c.tote.yaw_jitter))}
+        bench = {"x": c.bench.center_x + uniform(rng, (-jx, jx)), "y": uniform(rng, (-jy, jy)),
+                 "height": c.bench.height + uniform(rng, (-jz, jz))}
+        tote = {"x": c.tote.center[0] + uniform(rng, (-c.tote.jitter[0], c.tote.jitter[0])),
+                "y": c.tote.center[1] + uniform(rng, (-c.tote.jitter[1], c.tote.jitter[1])),
+                "yaw": uniform(rng, (-c.tote.yaw_jitter, c.tote.yaw_jitter))}
         types = list(c.parts.types)
         order = [types[i] for i in rng.permutation(len(types))]
         kinds = [order[i] if i < len(order) else order[int(rng.integers(len(order)))] for i in range(c.parts.count)]
@@ -169,8 +165,8 @@ class PartsSorting(Task):
         bins = {}
         for t in sorted(set(kinds)):
             cx, cy = c.bins.layout[t].center
-            bins[t] = {"x": cx + _u(rng, (-c.bins.jitter[0], c.bins.jitter[0])),
-                       "y": cy + _u(rng, (-c.bins.jitter[1], c.bins.jitter[1]))}
+            bins[t] = {"x": cx + uniform(rng, (-c.bins.jitter[0], c.bins.jitter[0])),
+                       "y": cy + uniform(rng, (-c.bins.jitter[1], c.bins.jitter[1]))}
         return {"bench": bench, "tote": tote, "parts": parts, "bins": bins}
 
     def _place_parts(self, rng, kinds: list[str], tote: dict) -> list[dict]:
@@ -200,8 +196,8 @@ class PartsSorting(Task):
                     break
                 rects.append((centre, yaw, half))
                 placed.append({"type": kind, "lx": float(origin[0]), "ly": float(origin[1]), "yaw": yaw,
-                               "mass": PARTS[kind].default_mass * _u(rng, c.parts.mass_scale),
-                               "friction": _u(rng, c.parts.friction)})
+                               "mass": PARTS[kind].default_mass * uniform(rng, c.parts.mass_scale),
+                               "friction": uniform(rng, c.parts.friction)})
             if len(placed) == len(kinds):
                 return placed
         from robotschool.errors import ConfigError

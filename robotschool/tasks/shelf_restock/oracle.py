@@ -20,11 +20,10 @@ import numpy as np
 from robotschool import geometry
 from robotschool.errors import RobotschoolError
 from robotschool.recording import schema
-from robotschool.tasks.base import Oracle
+from robotschool.tasks.base import Oracle, uniform
 from robotschool.tasks.motion import Navigator, base_xy_yaw, step_towards, wrap
 from robotschool.tasks.shelf_restock.gaps import find_gaps
 from robotschool.tasks.shelf_restock.shelf import goods_height
-from robotschool.tasks.shelf_restock.task import _u
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
 if TYPE_CHECKING:
@@ -51,10 +50,10 @@ class ShelfOracle(Oracle):
         self.reach = reach
         self.geo = task.geometry(params)
         self.arm = oc.arm
-        self.hand_speed = _u(rng, oc.hand_speed)
-        self.place_speed = _u(rng, oc.place_speed)
-        self.approach = _u(rng, oc.approach)
-        speeds = (_u(rng, oc.walk_speed), oc.side_speed, _u(rng, oc.turn_speed))
+        self.hand_speed = uniform(rng, oc.hand_speed)
+        self.place_speed = uniform(rng, oc.place_speed)
+        self.approach = uniform(rng, oc.approach)
+        speeds = (uniform(rng, oc.walk_speed), oc.side_speed, uniform(rng, oc.turn_speed))
         self.nav = Navigator(speeds, oc.accel)
         self.corner_nav = Navigator(speeds, oc.accel, pos_tol=0.03, yaw_tol=0.05)
         self.route: list[tuple[float, float, float]] = []     # corners before base_goal (world x, y, yaw)

@@ -29,7 +29,7 @@ from robotschool.errors import ConfigError
 from robotschool.registry import SCENES
 from robotschool.sim import assets
 from robotschool.sim.world import World
-from robotschool.tasks.base import Oracle, SceneConfig, Task
+from robotschool.tasks.base import Oracle, SceneConfig, Task, uniform
 from robotschool.tasks.shelf_restock.gaps import GapDetectorSettings
 from robotschool.tasks.shelf_restock.shelf import (ShelfGeometry, build_goods, build_labels, build_shelf,
                                                    goods_height, shelf_to_world)
@@ -134,9 +134,6 @@ class ShelfRestockConfig(SceneConfig):
     success: ShelfSuccessConfig = field(default_factory=ShelfSuccessConfig)
 
 
-def _u(rng: np.random.Generator, lo_hi) -> float:
-    return float(rng.uniform(lo_hi[0], lo_hi[1]))
-
 
 @SCENES.register("shelf_restock")
 class ShelfRestock(Task):
@@ -197,17 +194,17 @@ class ShelfRestock(Task):
     # -- randomisation -------------------------------------------------------------------------------------
     def _item(self, rng: np.random.Generator, category: str) -> dict[str, Any]:
         cat = self.config.categories[category]
-        return {"category": category, "size": [_u(rng, r) for r in cat.size], "mass": _u(rng, cat.mass),
-                "friction": _u(rng, cat.friction)}
+        return {"category": category, "size": [uniform(rng, r) for r in cat.size], "mass": uniform(rng, cat.mass),
+                "friction": uniform(rng, cat.friction)}
 
     def sample_scene(self, rng: np.random.Generator) -> dict[str, Any]:
         c: ShelfRestockConfig = self.config
         s, b = c.shelf, c.basket
         names = sorted(c.categories)
-        yaw = _u(rng, s.yaw)
-        front = _u(rng, s.distance)
-        lateral = _u(rng, s.lateral)
-        levels = [z + _u(rng, (-s.level_jitter, s.level_jitter)) for z in s.levels]
+        yaw = uniform(rng, s.yaw)
+        front = uniform(rng, s.distance)
+        lateral = uniform(rng, s.lateral)
+        levels = [z + uniform(rng, (-s.level_jitter, s.level_jitter)) for z in s.levels]
         shelf = {"x": front * math.cos(yaw) - lateral * math.sin(yaw),
                  "y": front * math.sin(yaw) + lateral * math.cos(yaw), "yaw": yaw, "levels": levels}
         n_slots = len(s.levels) * s.columns
@@ -221,9 +218,9 @@ class ShelfRestock(Task):
             if k in gaps:
                 continue
             item = self._item(rng, planogram[k])
-            item.update(slot=k, dx=_u(rng, (-s.position_jitter[0], s.position_jitter[0])),
-                        dy=_u(rng, (-s.position_jitter[1], s.position_jitter[1])),
-                        yaw=_u(rng, (-s.yaw_jitter, s.yaw_jitter)))
+            item.update(slot=k, dx=uniform(rng, (-s.position_jitter[0], s.position_jitter[0])),
+                        dy=uniform(rng, (-s.position_jitter[1], s.position_jitter[1])),
+                        yaw=uniform(rng, (-s.yaw_jitter, s.yaw_jitter)))
             goods.append(item)
         contents = [planogram[k] for k in gaps]
         contents += [names[int(rng.integers(len(names)))] for _ in range(int(rng.integers(b.extra[0], b.extra[1] + 1)))]
@@ -231,12 +228,12 @@ class ShelfRestock(Task):
         basket = []
         for cat, place in zip(contents, places):
             item = self._item(rng, cat)
-            item.update(place=int(place), dx=_u(rng, (-b.place_jitter, b.place_jitter)),
-                        dy=_u(rng, (-b.place_jitter, b.place_jitter)), yaw=_u(rng, (-b.yaw_jitter, b.yaw_jitter)))
+            item.update(place=int(place), dx=uniform(rng, (-b.place_jitter, b.place_jitter)),
+                        dy=uniform(rng, (-b.place_jitter, b.place_jitter)), yaw=uniform(rng, (-b.yaw_jitter, b.yaw_jitter)))
             basket.append(item)
-        cart_yaw = yaw + _u(rng, (-b.cart_yaw, b.cart_yaw))
-        cart_local = (_u(rng, b.cart_front) + b.cart_top[0] / 2,
-                      s.columns * s.pitch / 2 + 0.01 + _u(rng, b.cart_gap) + b.cart_top[1] / 2, 0.0)
+        cart_yaw = yaw + uniform(rng, (-b.cart_yaw, b.cart_yaw))
+        cart_local = (uniform(rng, b.cart_front) + b.cart_top[0] / 2,
+                      s.columns * s.pitch / 2 + 0.01 + uniform(rng, b.cart_gap) + b.cart_top[1] / 2, 0.0)
         cx, cy, _ = shelf_to_world((shelf["x"], shelf["y"], yaw), cart_local)
         return {"shelf": shelf, "planogram": planogram, "gaps": gaps, "goods": goods, "basket": basket,
                 "cart": {"x": float(cx), "y": float(cy), "yaw": cart_yaw},
