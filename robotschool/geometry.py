@@ -115,6 +115,13 @@ def yaw_quat(yaw: float) -> np.ndarray:
     return np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
 
 
+def quat_yaw(q) -> float:
+    """Heading of the frame's x axis in the xy-plane: the inverse of `yaw_quat`, and for a tilted frame (a
+    tray held a little crooked) still where its x axis points, unlike 2*atan2(qz, qw)."""
+    x, y, z, w = q
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
 def transform(pos, m) -> np.ndarray:
     """4x4 homogeneous transform from a position and a rotation matrix."""
     t = np.eye(4)

@@ -39,7 +39,7 @@ class BaseDriver:
         base = robot.base_pose()
         # the driver integrates its own planar pose rather than reading PyBullet's back every substep: no
         # round-off creeps in through quaternion conversions, and the pose is exactly part of the state
-        self.pose = np.array([base.pos[0], base.pos[1], 2.0 * math.atan2(base.quat[2], base.quat[3])])
+        self.pose = np.array([base.pos[0], base.pos[1], geometry.quat_yaw(base.quat)])
         self.height = float(base.pos[2])
         self.vel = np.zeros(3)
         self.phase = 0.0

@@ -75,3 +75,17 @@ def test_scripted_operator_carries_a_tray_to_the_cart_and_returns(robot, seed):
         assert {"walk_to_rack", "grasp", "walk_to_cart", "release", "return"} <= phases
     finally:
         env.close()
+
+
+def test_object_obs_is_padded_trays_then_the_cart(env):
+    """One size in every episode (3 or 4 trays), and the cart's place is observed (a policy must walk there)."""
+    sizes = set()
+    for seed in range(4):
+        obs = env.reset(seed=[0, seed])
+        n = len(env.params["trays"])
+        obj = obs[schema.OBS_OBJECT]
+        sizes.add(obj.size)
+        assert np.all(obj[7 * n:7 * env.config.trays.count[1]] == 0)           # padding after the real trays
+        cart = env.params["cart"]                                              # robot starts at the origin
+        assert np.allclose(obj[-7:-4], [cart["x"], cart["y"], env.config.cart.height], atol=1e-9)
+    assert sizes == {7 * env.config.trays.count[1] + 7}

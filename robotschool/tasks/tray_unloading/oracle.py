@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from robotschool import geometry
 from robotschool.recording import schema
-from robotschool.tasks.base import Oracle
+from robotschool.tasks.base import Oracle, uniform
 from robotschool.tasks.motion import Navigator, base_xy_yaw, step_towards
-from robotschool.tasks.tray_unloading.task import _u
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
 if TYPE_CHECKING:
@@ -34,10 +34,10 @@ class TrayOracle(Oracle):
         self.params = params
         self.rng = rng
         self.reach = reach
-        self.hand_speed = _u(rng, self.oc.hand_speed)
-        self.nav = Navigator((_u(rng, self.oc.walk_speed), self.oc.side_speed, _u(rng, self.oc.turn_speed)),
+        self.hand_speed = uniform(rng, self.oc.hand_speed)
+        self.nav = Navigator((uniform(rng, self.oc.walk_speed), self.oc.side_speed, uniform(rng, self.oc.turn_speed)),
                              self.oc.accel)
-        self.grasp_x = [_u(rng, self.oc.grasp_from_front) for _ in params["trays"]]
+        self.grasp_x = [uniform(rng, self.oc.grasp_from_front) for _ in params["trays"]]
         self.stand_noise = [rng.uniform(-self.oc.stand_noise, self.oc.stand_noise, size=2) for _ in params["trays"]]
         self.order = list(range(len(params["trays"])))
         self.current = 0                          # index into order
@@ -107,8 +107,8 @@ class TrayOracle(Oracle):
         """World base pose that puts the tray now in the hands (as seen) onto the cart's k-th place."""
         place = self.task.cart_place(self.params, k)
         held = self._tray_pose(obs, self.order[self.current])          # base frame
-        place_yaw = 2.0 * math.atan2(place.quat[2], place.quat[3])
-        yaw = place_yaw - 2.0 * math.atan2(held.quat[2], held.quat[3])
+        place_yaw = geometry.quat_yaw(place.quat)
+        yaw = place_yaw - geometry.quat_yaw(held.quat)
         c, s = math.cos(yaw), math.sin(yaw)
         hx, hy = held.pos[0], held.pos[1]
         return (place.pos[0] - (c * hx - s * hy), place.pos[1] - (s * hx + c * hy), yaw)
@@ -172,7 +172,13 @@ class TrayOracle(Oracle):
             grasps = self._grasps(self._tray_pose(obs, i), i)
             self.hold = grasps
             self.grip = oc.preshape_grip
-            self._go("reach", t, {a: self._above(g, oc.approach_height) for a, g in grasps.items()})
+            # raise the hands straight up to the approach height first: a straight line from the walking pose
+            # to above the rims of an upper-shelf tray would sweep through the tray's front and tip it up
+            above = {a: self._above(g, oc.approach_height) for a, g in grasps.items()}
+            self._go("raise_arms", t, {a: Pose([*self.targets[a].pos[:2], max(self.targets[a].pos[2], above[a].pos[2])],
+                                               above[a].quat) for a in ARMS})
+        elif p == "raise_arms":
+            self._go("reach", t, {a: self._above(g, oc.approach_height) for a, g in self.hold.items()})
         elif p == "reach":
             self._go("descend", t, dict(self.hold))
         elif p == "descend":

@@ -28,20 +28,20 @@ from robotschool.config import check
 from robotschool.registry import SCENES
 from robotschool.sim import assets
 from robotschool.sim.world import World
-from robotschool.tasks.base import Oracle, SceneConfig, Task
+from robotschool.tasks.base import Oracle, SceneConfig, Task, uniform
 from robotschool.types import Pose
 
 
 @dataclass(frozen=True)
 class RackConfig:
-    size: tuple[float, float] = (0.30, 0.88)          # depth (x, away from the robot), width (y)
-    levels: list[float] = field(default_factory=lambda: [0.84, 1.14])   # shelf top heights (m)
+    size: tuple[float, float] = (0.30, 1.04)          # depth (x, away from the robot), width (y)
+    levels: list[float] = field(default_factory=lambda: [0.84, 1.04])   # shelf top heights (m)
     level_jitter: float = field(default=0.02, metadata=check(lo=0.0, hi=0.1))
-    slot_y: float = field(default=0.22, metadata=check(lo=0.0, hi=0.5))     # two slots per shelf at +-slot_y
+    slot_y: float = field(default=0.23, metadata=check(lo=0.0, hi=0.5))     # two slots per shelf at +-slot_y
     overhang: float = field(default=0.08, metadata=check(lo=0.03, hi=0.15))  # trays stick out over the front
     # a stepped (flow-rack style) front: each shelf reaches this much further toward the robot than the one
     # above it, so the hands on a lower tray are clear of the tray overhanging above it
-    step: float = field(default=0.12, metadata=check(lo=0.0, hi=0.3))
+    step: float = field(default=0.20, metadata=check(lo=0.0, hi=0.3))
     distance: tuple[float, float] = (0.77, 0.97)      # robot start to the rack's upper shelf front (m)
     lateral: tuple[float, float] = (-0.20, 0.20)
     yaw: tuple[float, float] = (-0.15, 0.15)
@@ -60,12 +60,12 @@ class TrayConfig:
 
 @dataclass(frozen=True)
 class CartConfig:
-    top: tuple[float, float] = (0.45, 1.10)           # depth (x), width (y)
+    top: tuple[float, float] = (0.45, 1.24)           # depth (x), width (y)
     height: float = field(default=0.80, metadata=check(lo=0.5, hi=1.2))
     distance: tuple[float, float] = (2.0, 2.4)        # robot start to the cart's near edge, behind the robot
     lateral: tuple[float, float] = (-0.3, 0.3)
     yaw: tuple[float, float] = (-0.3, 0.3)            # about facing the robot
-    columns: list[float] = field(default_factory=lambda: [0.0, 0.36, -0.36])   # tray places across the top
+    columns: list[float] = field(default_factory=lambda: [0.0, 0.41, -0.41])   # tray places across the top
     rgba: tuple[float, float, float, float] = (0.20, 0.45, 0.30, 1.0)
 
 
@@ -110,9 +110,6 @@ class TrayUnloadingConfig(SceneConfig):
     success: TraySuccessConfig = field(default_factory=TraySuccessConfig)
 
 
-def _u(rng: np.random.Generator, lo_hi) -> float:
-    return float(rng.uniform(lo_hi[0], lo_hi[1]))
-
 
 def planar(x: float, y: float, yaw: float, lx: float, ly: float) -> tuple[float, float]:
     """A point given in a frame at (x, y, yaw), in the world."""
@@ -137,18 +134,18 @@ class TrayUnloading(Task):
     def sample_scene(self, rng: np.random.Generator) -> dict[str, Any]:
         c: TrayUnloadingConfig = self.config
         depth = c.rack.size[0]
-        rack_yaw = _u(rng, c.rack.yaw)
-        front = _u(rng, c.rack.distance)
-        rack_xy = planar(front, _u(rng, c.rack.lateral), rack_yaw, depth / 2, 0.0)   # rack centre
+        rack_yaw = uniform(rng, c.rack.yaw)
+        front = uniform(rng, c.rack.distance)
+        rack_xy = planar(front, uniform(rng, c.rack.lateral), rack_yaw, depth / 2, 0.0)   # rack centre
         rack = {"x": rack_xy[0], "y": rack_xy[1], "yaw": rack_yaw,
-                "levels": [z + _u(rng, (-c.rack.level_jitter, c.rack.level_jitter)) for z in c.rack.levels]}
+                "levels": [z + uniform(rng, (-c.rack.level_jitter, c.rack.level_jitter)) for z in c.rack.levels]}
         count = int(rng.integers(c.trays.count[0], c.trays.count[1] + 1))
         slots = [(lv, side) for lv in range(len(c.rack.levels)) for side in (1, -1)]
         chosen = sorted(int(k) for k in rng.choice(len(slots), size=count, replace=False))
-        trays = [{"level": slots[k][0], "side": slots[k][1], "mass": _u(rng, c.trays.mass),
-                  "friction": _u(rng, c.trays.friction)} for k in chosen]
-        near = _u(rng, c.cart.distance)
-        cart = {"x": -(near + c.cart.top[0] / 2), "y": _u(rng, c.cart.lateral), "yaw": math.pi + _u(rng, c.cart.yaw)}
+        trays = [{"level": slots[k][0], "side": slots[k][1], "mass": uniform(rng, c.trays.mass),
+                  "friction": uniform(rng, c.trays.friction)} for k in chosen]
+        near = uniform(rng, c.cart.distance)
+        cart = {"x": -(near + c.cart.top[0] / 2), "y": uniform(rng, c.cart.lateral), "yaw": math.pi + uniform(rng, c.cart.yaw)}
         return {"rack": rack, "trays": trays, "cart": cart}
 
     # -- geometry the oracle shares --------------------------------------------------------------------------
@@ -204,7 +201,7 @@ class TrayUnloading(Task):
         self.object_bodies = []
         for i, tray in enumerate(params["trays"]):
             pose = self.tray_start(params, i)
-            yaw = 2.0 * math.atan2(pose.quat[2], pose.quat[3])
+            yaw = geometry.quat_yaw(pose.quat)
             body = assets.open_box(p, c.trays.inner, c.trays.wall, pose.pos + [0, 0, 0.0005], yaw, c.trays.rgba,
                                    mass=tray["mass"])
             p.changeDynamics(body, -1, lateralFriction=tray["friction"])
@@ -213,9 +210,14 @@ class TrayUnloading(Task):
 
     def object_obs(self, world: World, base: Pose) -> np.ndarray:
         """Each tray's pose in the base frame (7 values), padded with zeros to the largest tray count, so the
-        observation has one size in every episode (policies and dataset statistics need that)."""
-        obs = super().object_obs(world, base)
-        return np.concatenate([obs, np.zeros(7 * self.config.trays.count[1] - obs.size)])
+        observation has one size in every episode (policies and dataset statistics need that); then the
+        cart's top-centre pose (7), where the trays must go: it is drawn per episode, and without it a policy
+        could not know where to walk. (The scripted operator reads only the tray poses, `object[7i:7i+7]`.)"""
+        trays = super().object_obs(world, base)
+        cart = self._params["cart"]
+        top = Pose([cart["x"], cart["y"], self.config.cart.height], geometry.yaw_quat(cart["yaw"]))
+        rel = base.inverse().compose(top)
+        return np.concatenate([trays, np.zeros(7 * self.config.trays.count[1] - trays.size), rel.pos, rel.quat])
 
     # -- success -------------------------------------------------------------------------------------------
     def tray_on_cart(self, world: World, body: int) -> bool:
