@@ -119,7 +119,7 @@ def quat_yaw(q) -> float:
     """Heading of the frame's x axis in the xy-plane: the inverse of `yaw_quat`, and for a tilted frame (a
     tray held a little crooked) still where its x axis points, unlike 2*atan2(qz, qw)."""
     x, y, z, w = q
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    return math.atan2(2 * (x * y + w * z), 1 - 2 * (y * y + z * z))    # atan2(R[1, 0], R[0, 0]) of quat_to_matrix
 
 
 def transform(pos, m) -> np.ndarray:

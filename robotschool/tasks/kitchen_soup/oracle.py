@@ -181,8 +181,8 @@ class SoupOracle(Oracle):
         c = self.cfg.lid
         lid = self._object(obs, 1)
         bar = lid.compose(Pose([0.0, 0.0, c.thickness + c.bar[2] / 2 + 0.004], [0, 0, 0, 1]))
-        lid_yaw = math.atan2(lid.rot[1, 0], lid.rot[0, 0])
-        pref = self._yaw(self.start[LID_ARM])
+        lid_yaw = geometry.quat_yaw(lid.quat)
+        pref = geometry.quat_yaw(self.start[LID_ARM].quat)
         options = []
         for k in range(4):
             yaw = wrap(lid_yaw + k * math.pi / 2 - pref) + pref
@@ -194,10 +194,6 @@ class SoupOracle(Oracle):
             if self.reach is None or all(self.reach(LID_ARM, pz) for pz in poses):
                 return poses[0]
         return Pose(point, geometry.yaw_quat(sorted(options)[0][1]))
-
-    @staticmethod
-    def _yaw(pose: Pose) -> float:
-        return math.atan2(pose.rot[1, 0], pose.rot[0, 0])
 
     def _plan_lid(self, obs, t: float) -> None:
         grasp = self._lid_grasp(obs)

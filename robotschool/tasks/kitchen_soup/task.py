@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from robotschool import geometry
 from robotschool.config import check
 from robotschool.errors import ConfigError
 from robotschool.registry import SCENES
@@ -362,7 +363,7 @@ class KitchenSoup(Task):
         ladle = self._design(world, 2)
         rest = self.rest_design(self._params)
         dist = float(np.linalg.norm(ladle.pos[:2] - rest.pos[:2]))
-        yaw = math.atan2(ladle.rot[1, 0], ladle.rot[0, 0])
+        yaw = geometry.quat_yaw(ladle.quat)
         rest_yaw = self._params["rest"]["yaw"]
         dyaw = abs(math.remainder(yaw - rest_yaw, 2 * math.pi))
         lin, _ = world.p.getBaseVelocity(self.object_bodies[2])

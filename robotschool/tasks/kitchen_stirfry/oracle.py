@@ -208,7 +208,7 @@ class StirfryOracle(Oracle):
         piece = self._pose(obs, self.piece)
         size = self.params["pieces"][self.piece]["size"]
         want = 0.0                          # square to the slice edge that faces the robot
-        yaw0 = math.atan2(piece.rot[1, 0], piece.rot[0, 0])
+        yaw0 = geometry.quat_yaw(piece.quat)
         k = round((want - yaw0) / (math.pi / 2))
         yaw = yaw0 + k * math.pi / 2
         half = size[0] / 2 if k % 2 == 0 else size[1] / 2

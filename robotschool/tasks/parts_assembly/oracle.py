@@ -126,7 +126,7 @@ class AssemblyOracle(Oracle):
         bench_z = float(self._fixture(obs).pos[2])
         mid_y = (gear.pos[1] + seat[1]) / 2 + self.arm_bias
         arms = ("left", "right") if mid_y >= 0 else ("right", "left")
-        gear_yaw = math.atan2(gear.rot[1, 0], gear.rot[0, 0])
+        gear_yaw = geometry.quat_yaw(gear.quat)
         point = gear.pos + self._noise() * np.array([1.0, 1.0, 0.0])
         point[2] = max(float(gear.pos[2]), bench_z + self.oc.finger_clearance)
         tcp_above_gear = point[2] - gear.pos[2]
@@ -237,8 +237,7 @@ class AssemblyOracle(Oracle):
         """The hand yaw this operator finds comfortable: configured, or the robot's ready pose's."""
         if arm in self.oc.preferred_yaw:
             return self.oc.preferred_yaw[arm]
-        r = self.start[arm].rot
-        return math.atan2(r[1, 0], r[0, 0])
+        return geometry.quat_yaw(self.start[arm].quat)
 
     def _rest(self, arm: str) -> Pose:
         """Where a hand waits when it is done: the configured rest, or where it started (the robot's ready

@@ -32,11 +32,6 @@ if TYPE_CHECKING:
 Reach = Callable[[str, Pose], bool]
 
 
-def _yaw_of(quat) -> float:
-    r = geometry.quat_to_matrix(quat)
-    return math.atan2(r[1, 0], r[0, 0])
-
-
 class ShelfOracle(Oracle):
     """Phases (the per-step subtask labels): look, detect_gaps, walk_to_basket, grasp_item, walk_to_shelf,
     place_item, finished."""
@@ -135,7 +130,7 @@ class ShelfOracle(Oracle):
         b = obs[schema.OBS_BASE_POSE]
         base = Pose(b[:3], b[3:])
         shelf_w = base.compose(self._shelf(obs))
-        yaw = _yaw_of(shelf_w.quat)
+        yaw = geometry.quat_yaw(shelf_w.quat)
         t = base.compose(Pose(target_base, [0, 0, 0, 1])).pos
         c, s = math.cos(yaw), math.sin(yaw)
         hy = self.oc.hand_y if self.arm == "left" else -self.oc.hand_y
@@ -273,7 +268,7 @@ class ShelfOracle(Oracle):
         k, j = self.plan[self.current]
         item = self._item(obs, j)
         h = self._item_height(j)
-        yaw = math.pi + math.remainder(_yaw_of(item.quat), math.pi)     # fingers across the item's thin side
+        yaw = math.pi + math.remainder(geometry.quat_yaw(item.quat), math.pi)     # fingers across the item's thin side
         top = item.pos + np.array([0.0, 0.0, h / 2 - self.oc.grasp_depth]) + self._noise() * np.array([1, 1, 0])
         self.grasp_pose = Pose(top, geometry.yaw_quat(yaw))
         self.grip = self.oc.preshape_grip
@@ -288,7 +283,7 @@ class ShelfOracle(Oracle):
             self.grip = 1.0
             self._go("grasp_item", "close", t)
         elif self.step == "close" and t - self.since >= oc.grasp_time:
-            up = self._carry_pose(float(self.grasp_pose.pos[0]), self._item_height(j), _yaw_of(self.grasp_pose.quat))
+            up = self._carry_pose(float(self.grasp_pose.pos[0]), self._item_height(j), geometry.quat_yaw(self.grasp_pose.quat))
             up = Pose([up.pos[0], self.grasp_pose.pos[1], up.pos[2]], up.quat)
             self._go("grasp_item", "lift", t, up)
         elif self.step == "lift" and arrived:
@@ -299,10 +294,10 @@ class ShelfOracle(Oracle):
                 self._next(obs, t)
                 return
             self.offset = item.pos - tcp
-            self.offset_yaw = _yaw_of(obs[schema.OBS_EEF_QUAT.format(arm=self.arm)])   # the hand's, measured
-            self.held_yaw = wrap(_yaw_of(item.quat) - self.offset_yaw)
+            self.offset_yaw = geometry.quat_yaw(obs[schema.OBS_EEF_QUAT.format(arm=self.arm)])   # the hand's, measured
+            self.held_yaw = wrap(geometry.quat_yaw(item.quat) - self.offset_yaw)
             slot = self._slot(obs, k)
-            carry = self._carry_pose(self.oc.reach_basket, self._item_height(j), _yaw_of(self.grasp_pose.quat))
+            carry = self._carry_pose(self.oc.reach_basket, self._item_height(j), geometry.quat_yaw(self.grasp_pose.quat))
             self.head = self._look_at(slot)
             self._go("walk_to_shelf", "walk", t, carry, self._stand(obs, slot, self._reach_level(k)), obs)
 
@@ -314,7 +309,7 @@ class ShelfOracle(Oracle):
 
     def _held_goal(self, centre: np.ndarray, item_yaw: float) -> Pose:
         """The hand pose that puts the held item's centre at `centre` with yaw `item_yaw` (base frame)."""
-        cur = _yaw_of(self.targets[self.arm].quat)
+        cur = geometry.quat_yaw(self.targets[self.arm].quat)
         hand_yaw = cur + wrap(item_yaw - self.held_yaw - cur)      # the smaller turn from where the hand is
         turn = geometry.quat_to_matrix(geometry.yaw_quat(hand_yaw - self.offset_yaw))
         return Pose(centre - turn @ self.offset, geometry.yaw_quat(hand_yaw))
@@ -322,8 +317,8 @@ class ShelfOracle(Oracle):
     def _place_start(self, obs, t: float) -> None:
         k, j = self.plan[self.current]
         slot = self._slot(obs, k)
-        shelf_yaw = _yaw_of(self._shelf(obs).quat)
-        item_yaw = _yaw_of(self._item(obs, j).quat)
+        shelf_yaw = geometry.quat_yaw(self._shelf(obs).quat)
+        item_yaw = geometry.quat_yaw(self._item(obs, j).quat)
         self.place_yaw = item_yaw + math.remainder(shelf_yaw - item_yaw, math.pi)   # square to the shelf
         h = self._item_height(j)
         above = slot + np.array([0.0, 0.0, h / 2 + self.approach]) + self._noise() * np.array([1, 1, 0])
