@@ -99,6 +99,11 @@ class ControlLoop:
         self.obs = self.env.observe()
         self._state: np.ndarray | None = None     # world state after the last step; None: read it when needed
 
+    def prepare(self) -> None:
+        """Work of the next tick that does not depend on the device sample (the IK's kinematics at the measured
+        joints), for live loops to run before they poll, so it stays off the input-to-command path."""
+        self.env.robot.prepare()
+
     def tick(self, command: OperatorCommand | None = None) -> Tick:
         """One control tick. `command` (already polled by the caller) skips the device poll."""
         env, recorder = self.env, self.recorder

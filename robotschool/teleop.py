@@ -296,7 +296,9 @@ class TeleopSession:
                     next_tick += skipped * period
                 summary.lateness.append(now - next_tick)
                 next_tick += period
-                t0, cpu0 = now, time.thread_time()
+                tick_cpu0 = time.thread_time()
+                self.loop.prepare()              # sample-independent work first: off the input-to-command path
+                t0, cpu0 = self.clock(), time.thread_time()
                 cmd = self.device.poll(self.loop.obs, self.env.time)
                 paused = bool(cmd.events)
                 if cmd.events:
@@ -326,8 +328,8 @@ class TeleopSession:
                         self.log("teleop: window ready")
                 gc.collect(self.s.gc_generation)    # after the targets went out: part of the tick's work
                 if not cmd.events:
-                    summary.work.append(self.clock() - t0)
-                    summary.work_cpu.append(time.thread_time() - cpu0)
+                    summary.work.append(self.clock() - now)
+                    summary.work_cpu.append(time.thread_time() - tick_cpu0)
             else:
                 summary.ended_by = "time limit"
         except ViewerClosed:

@@ -59,7 +59,7 @@ class Pose:
         return Pose.from_matrix(-rt @ self.pos, rt)
 
     def is_finite(self) -> bool:
-        return bool(np.all(np.isfinite(self.pos)) and np.all(np.isfinite(self.quat)))
+        return bool(np.isfinite(self.pos).all() and np.isfinite(self.quat).all())
 
 
 @dataclass(frozen=True)

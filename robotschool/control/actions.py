@@ -87,19 +87,20 @@ class ActionCodec:
         if a.shape != (DIM,):
             raise ValueError(f"action has shape {a.shape}, expected ({DIM},)")
         a = np.clip(a.astype(np.float64), -1, 1)  # NaN stays NaN: the IK then holds the arm and flags it
+        finite = np.isfinite(a)                    # after the clip only NaN can be non-finite
         hands = {}
         for i, arm in enumerate(ARMS):
             k = i * PER_ARM
             pos = self.low[arm] + (a[k:k + 3] + 1) / 2 * (self.high[arm] - self.low[arm])
-            rot = geometry.rot6d_to_matrix(a[k + 3:k + 9]) if np.all(np.isfinite(a[k + 3:k + 9])) else np.full((3, 3), np.nan)
-            pose = Pose(pos, geometry.matrix_to_quat(rot) if np.all(np.isfinite(rot)) else np.full(4, np.nan))
+            rot = geometry.rot6d_to_matrix(a[k + 3:k + 9]) if finite[k + 3:k + 9].all() else np.full((3, 3), np.nan)
+            pose = Pose(pos, geometry.matrix_to_quat(rot) if np.isfinite(rot).all() else np.full(4, np.nan))
             hands[arm] = HandTarget(pose, float((a[k + 9] + 1) / 2))
-        twist = tuple(float(v) for v in np.nan_to_num(a[BASE]) * self.max_base)   # NaN: stand still
+        twist = tuple(float(v) for v in np.where(finite[BASE], a[BASE], 0.0) * self.max_base)   # NaN: stand still
         torso = None
-        if self.torso is not None and np.isfinite(a[TORSO]):
+        if self.torso is not None and finite[TORSO]:
             torso = self.torso.decode(float(a[TORSO]))
         head = None
-        if self.head is not None and np.all(np.isfinite(a[HEAD])):
+        if self.head is not None and finite[HEAD].all():
             head = (self.head[0].decode(float(a[HEAD][0])), self.head[1].decode(float(a[HEAD][1])))
         return RobotCommand(hands["left"], hands["right"], twist, head, torso)
 

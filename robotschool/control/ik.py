@@ -9,6 +9,7 @@ Joints of the chain that are not arm joints (a waist, a torso lift) are held at 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,12 @@ from robotschool.types import ArmIKResult, Pose
 
 
 MAX_RESTARTS = 32
+_EYE6 = np.eye(6)
+
+
+def _norm(v: np.ndarray) -> float:
+    """np.linalg.norm of a 1-D float64 vector, bit for bit (it is sqrt(v.dot(v))), without its per-call overhead."""
+    return math.sqrt(v.dot(v))
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class ArmIK:
         self.rest_q = np.clip(np.asarray(rest_q, dtype=np.float64), self.lower, self.upper)
         w = settings.rot_weight
         self._weights = np.array([1.0, 1.0, 1.0, w, w, w])
+        self._eye_n = np.eye(len(self.active))
         # restart seeds: the rest pose, the middle of the limits, then fixed quasi-random points (same every run)
         fixed = np.random.default_rng(12345).uniform(0.15, 0.85, size=(MAX_RESTARTS, len(self.lower)))
         self._seeds = [self.rest_q, (self.lower + self.upper) / 2] + [self.lower + f * (self.upper - self.lower)
@@ -80,17 +88,31 @@ class ArmIK:
         err = np.concatenate([target_p - p, geometry.rotation_error(target_r, r)])
         return err, jac[:, self.active]
 
+    def _start(self, q_chain: np.ndarray) -> np.ndarray:
+        """A solve's first iterate: the chain joints with the arm's clipped into its limits."""
+        q_chain = q_chain.copy()
+        q_chain[self.active] = np.clip(q_chain[self.active], self.lower, self.upper)
+        return q_chain
+
+    def prepare(self, q_chain_now) -> None:
+        """Compute the kinematics at the measured joints now, before the target is known.
+
+        Why: a live loop calls this before it samples the operator's device; the solve that follows the sample
+        then finds its first forward kinematics and Jacobian ready (KinematicChain keeps its last answer), so
+        that work is off the input-to-command path. The answer is the same bit for bit either way.
+        """
+        self.chain.fk_jacobian(self._start(np.asarray(q_chain_now, dtype=np.float64)))
+
     def _solve_from(self, q_chain: np.ndarray, target_p, target_r, posture: bool = True,
                     iterations: int | None = None) -> tuple[np.ndarray, float, float]:
         s = self.settings
-        q_chain = q_chain.copy()
-        q = np.clip(q_chain[self.active], self.lower, self.upper)
-        q_chain[self.active] = q
+        q_chain = self._start(q_chain)
+        q = q_chain[self.active]
         lam = s.damping
         err, jac = self._errors(q_chain, target_p, target_r)
         cost = float(np.sum((err * self._weights) ** 2))
         for _ in range(s.iterations if iterations is None else iterations):
-            if np.linalg.norm(err[:3]) < s.pos_tolerance and np.linalg.norm(err[3:]) < s.rot_tolerance:
+            if _norm(err[:3]) < s.pos_tolerance and _norm(err[3:]) < s.rot_tolerance:
                 break
             jw = jac * self._weights[:, None]
             ew = err * self._weights
@@ -104,8 +126,8 @@ class ArmIK:
             if posture and s.posture_gain > 0:  # drift toward the rest posture inside the task null space
                 j = jac * ~blocked if blocked.any() else jac
                 # J+ = J^T (J J^T + eps I)^-1: a 6x6 solve, cheaper than an SVD-based pinv in the hot loop
-                j_pinv = j.T @ np.linalg.solve(j @ j.T + 1e-6 * np.eye(6), np.eye(6))
-                null = np.eye(len(q)) - j_pinv @ j
+                j_pinv = j.T @ np.linalg.solve(j @ j.T + 1e-6 * _EYE6, _EYE6)
+                null = self._eye_n - j_pinv @ j
                 dq = dq + null @ (s.posture_gain * (self.rest_q - q))
             q_new = np.clip(q + dq, self.lower, self.upper)
             trial = q_chain.copy()
@@ -119,7 +141,7 @@ class ArmIK:
                 lam = min(lam * 10, 1e3)
                 if lam >= 1e3:
                     break
-        return q_chain, float(np.linalg.norm(err[:3])), float(np.linalg.norm(err[3:]))
+        return q_chain, _norm(err[:3]), _norm(err[3:])
 
     def _converged(self, sol) -> bool:
         return sol[1] <= self.settings.reach_pos_tolerance and sol[2] <= self.settings.reach_rot_tolerance
@@ -143,7 +165,7 @@ class ArmIK:
         s = self.settings
         q_now = np.asarray(q_chain_now, dtype=np.float64)
         arm_now = np.clip(q_now[self.active], self.lower, self.upper)
-        if not target.is_finite() or not np.all(np.isfinite(q_now)):
+        if not target.is_finite() or not np.isfinite(q_now).all():
             return ArmIKResult(arm_now, float("inf"), float("inf"), False, True, False)
         tp, tr = target.pos, target.rot
         iters = None if budget is None else min(budget.iterations, s.iterations)

@@ -113,6 +113,8 @@ class KinematicChain:
         self.lower = np.array(lower)
         self.upper = np.array(upper)
         self.n = len(self.joint_names)
+        self._memo_key: bytes | None = None     # fk_jacobian's last input and answer (see there)
+        self._memo: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def fk(self, q) -> tuple[np.ndarray, np.ndarray]:
         """Tip position (3,) and rotation matrix (3, 3) in the base link frame."""
@@ -128,7 +130,16 @@ class KinematicChain:
         return p + r @ pp, r @ pr
 
     def fk_jacobian(self, q) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Tip position, rotation and the 6 x n geometric Jacobian (linear rows first) in the base frame."""
+        """Tip position, rotation and the 6 x n geometric Jacobian (linear rows first) in the base frame.
+
+        The last answer is kept (read-only arrays) and returned again for the same q, bit for bit: a live
+        control loop computes the IK's starting point (the measured joints) before it samples the operator's
+        device (ArmIK.prepare), so the solve after the sample starts from a ready answer.
+        """
+        q = np.asarray(q, dtype=np.float64)
+        key = q.tobytes()
+        if key == self._memo_key:
+            return self._memo
         p, r = np.zeros(3), np.eye(3)
         origins = np.empty((self.n, 3))
         axes = np.empty((self.n, 3))
@@ -153,4 +164,7 @@ class KinematicChain:
         jac = np.empty((6, self.n))
         jac[:3] = np.where(self._prism_mask[:, None], z, lin).T
         jac[3:] = np.where(self._prism_mask[:, None], 0.0, z).T
-        return tip_p, tip_r, jac
+        for a in (tip_p, tip_r, jac):
+            a.flags.writeable = False
+        self._memo_key, self._memo = key, (tip_p, tip_r, jac)
+        return self._memo

@@ -92,6 +92,9 @@ class Robot:
         self.arm_idx = {arm: [self.joint_index[j] for j in self.spec.arms[arm].joints] for arm in ARMS}
         self.chain_idx = {arm: [self.joint_index[j] for j in self.chains[arm].joint_names] for arm in ARMS}
         self.finger_idx = {arm: [self.joint_index[j] for j in self.spec.arms[arm].gripper.joints] for arm in ARMS}
+        g = self.spec.gains    # each arm's motor forces and gains, built once (apply() runs every control tick)
+        self._arm_motor = {arm: ([self._effort[j] for j in idx], [g.position_gain] * len(idx),
+                                 [g.velocity_gain] * len(idx)) for arm, idx in self.arm_idx.items()}
         self._chain_slots = {arm: [position[j] for j in self.chain_idx[arm]] for arm in ARMS}
         self._finger_slots = {arm: [position[j] for j in self.finger_idx[arm]] for arm in ARMS}
         self.tcp_link = {arm: self.link_index[self.spec.arms[arm].tcp_link] for arm in ARMS}
@@ -224,15 +227,21 @@ class Robot:
             head = tuple(float(np.clip(v, r.low, r.high)) for v, r in zip(head, self.head_range))
         return JointTargets({a: r.q for a, r in results.items()}, grips, results, command.base_twist, head, torso)
 
+    def prepare(self) -> None:
+        """Before a live loop samples its device: compute each arm's IK starting point from the measured joints
+        (ArmIK.prepare), so the sample -> joint targets path does only the work that depends on the sample."""
+        q_all = self.joint_states()[0]
+        for arm in ARMS:
+            self.ik[arm].prepare(self.chain_q(arm, q_all))
+
     def apply(self, targets: JointTargets) -> None:
         """Send joint targets to the motors (they hold them through the physics substeps)."""
         p = self.world.p
         for arm in ARMS:
-            idx = self.arm_idx[arm]
-            p.setJointMotorControlArray(self.body, idx, p.POSITION_CONTROL, targetPositions=targets.arm_q[arm].tolist(),
-                                        forces=[self._effort[j] for j in idx],
-                                        positionGains=[self.spec.gains.position_gain] * len(idx),
-                                        velocityGains=[self.spec.gains.velocity_gain] * len(idx))
+            forces, kp, kd = self._arm_motor[arm]
+            p.setJointMotorControlArray(self.body, self.arm_idx[arm], p.POSITION_CONTROL,
+                                        targetPositions=targets.arm_q[arm].tolist(), forces=forces,
+                                        positionGains=kp, velocityGains=kd)
             fingers = self.finger_idx[arm]
             target = self.grip_to_finger(arm, targets.grip[arm])
             force = self.spec.arms[arm].gripper.force

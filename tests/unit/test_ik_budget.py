@@ -70,3 +70,33 @@ def test_budget_never_exceeds_the_robot_settings(robot, monkeypatch):
     calls = _count_jacobians(chain, monkeypatch)
     ik.solve(far, q, budget=IKBudget(iterations=1000, restarts=0))
     assert calls[0] <= 1 + ik.settings.iterations
+
+
+
+def test_prepare_takes_the_start_off_the_solve_and_changes_no_bit(robot, monkeypatch):
+    """ArmIK.prepare (run by a live loop before it samples the device) computes the kinematics at the measured
+    joints; the solve after it then has one evaluation fewer to do and returns exactly what an unprepared one does."""
+    ik, chain, q = _home(robot)
+    q_now = q.copy()
+    q_now[ik.active] += np.linspace(-0.2, 0.2, len(ik.active))
+    p0, r0 = chain.fk(q_now)
+    target = Pose.from_matrix(p0 + np.array([0.03, -0.02, 0.04]), r0)
+    computed = [0]
+    inner = chain.fk_jacobian
+
+    def counted(qq):
+        computed[0] += np.asarray(qq, dtype=np.float64).tobytes() != chain._memo_key   # not the kept answer
+        return inner(qq)
+
+    monkeypatch.setattr(chain, "fk_jacobian", counted)
+    inner(q)                                                   # forget q_now's answer
+    cold = ik.solve(target, q_now, budget=BUDGET)
+    cold_computed, computed[0] = computed[0], 0
+    inner(q)
+    ik.prepare(q_now)
+    computed[0] = 0
+    warm = ik.solve(target, q_now, budget=BUDGET)
+    assert computed[0] == cold_computed - 1 >= 1
+    np.testing.assert_array_equal(warm.q, cold.q)
+    assert (warm.pos_error, warm.rot_error, warm.reachable) == (cold.pos_error, cold.rot_error, cold.reachable)
+    assert not inner(q_now)[2].flags.writeable                 # a kept answer cannot be changed by a caller
