@@ -62,6 +62,26 @@ def test_layout_and_materials_are_randomised_within_the_yaml(env):
     assert env.task.instruction(a) == "stir-fry the food: cook every piece on both sides without burning it"
 
 
+def test_the_blade_under_one_slice_clears_its_neighbours(env):
+    """A flip must not lift the slices beside it (a nudged or turned neighbour is then missed and burns): in
+    every sampled row, the blade centred square under a slice stays clear of its neighbours' footprints."""
+    c = env.config
+    half_blade = c.spatula.blade[1] / 2
+    for i in range(30):
+        pieces = env.task.sample_params(np.random.default_rng([0, i]))["pieces"]
+        for k, pc in enumerate(pieces):
+            yaw = pc["yaw"] + round(-pc["yaw"] / (math.pi / 2)) * math.pi / 2     # the edge square to the robot
+            side = np.array([-math.sin(yaw), math.cos(yaw)])                     # across the blade
+            for nb in pieces[max(0, k - 1):k + 2]:
+                if nb is pc:
+                    continue
+                rot = geometry.axis_angle_matrix([0, 0, 1], nb["yaw"])[:2, :2]
+                corners = [np.array([nb["x"], nb["y"]]) + rot @ (np.array([sx, sy]) * nb["size"][:2] / 2)
+                           for sx in (-1, 1) for sy in (-1, 1)]
+                gap = min(abs(float(np.dot(cn - [pc["x"], pc["y"]], side))) for cn in corners) - half_blade
+                assert gap > 0.002, (i, k, gap)
+
+
 def test_cooking_state_is_observed_with_a_fixed_size(env):
     obs = env.reset(seed=[0, 2])
     n = len(env.params["pieces"])

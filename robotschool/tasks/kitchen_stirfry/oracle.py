@@ -8,9 +8,12 @@ near edge; then the tip lifts that edge along an arc around the slice's far edge
 the food sticks a little to the hot wok) until the slice stands past upright and tips over onto its other
 side, away from the spatula. The blade only translates (and levels its slight tip-down pitch): these arms
 cannot roll a wrist the ~110 degrees a turn-over-the-blade flip needs. Between flips the spatula stirs over
-the free part of the wok, clear of the food (the `stir` phase). Blade poses are planned in the spatula's
-frame and turned into hand targets through the grasp actually made (hand relative to spatula, measured once
-it is held).
+the free part of the wok, clear of the food (the `stir` phase). Each flip is planned from the slice's observed
+pose (a neighbour's flip may have nudged or turned it), from the edge most square to the robot that the cooking
+arm can reach through the whole flip (kinematic reach check); a slice still unturned is tried again at once,
+being then the most done. The blade is narrower than a slice plus its gaps, so it lifts no neighbour. Blade
+poses are planned in the spatula's frame and turned into hand targets through the grasp actually made (hand
+relative to spatula, measured once it is held).
 
 Human-like variety: per-episode speeds, arc angle, hover height, how long past done it waits to flip, and
 small position noise, all from the episode's rng.
@@ -37,6 +40,7 @@ Reach = Callable[[str, Pose], bool]
 ARRIVE = 0.012          # measured TCP within this of a waypoint (m)
 LIFTED = 0.04           # the spatula rose this much with the hand: it is held (m)
 MAX_EXTRA_SLIDE = 0.02  # the blade follows a slice it pushes ahead this much further at most (m)
+MAX_FLIP_YAW = 1.0     # blade headings beyond this (rad) would tip the slice sideways onto its neighbours
 
 
 
@@ -203,24 +207,47 @@ class StirfryOracle(Oracle):
 
     # -- flipping ------------------------------------------------------------------------------------------
     def _plan_flip(self, obs, t: float) -> None:
-        """Square the blade to the slice (its edge facing the hand), tip just behind its near edge."""
+        """Square the blade to the slice (an edge facing the hand), tip just behind its near edge.
+
+        The slice's pose is the observed one (an earlier flip may have nudged or turned it). Of its four edges,
+        the blade takes the one most square to the robot whose whole flip (pressed tip, the top of the lever
+        arc) the cooking arm can reach: a slice turned by a neighbour's flip can put the square edge's blade
+        heading out of one arm's reach, and a blade that cannot come down would only shove the slice."""
         oc = self.oc
         piece = self._pose(obs, self.piece)
         size = self.params["pieces"][self.piece]["size"]
-        want = 0.0                          # square to the slice edge that faces the robot
-        yaw0 = geometry.quat_yaw(piece.quat)
-        k = round((want - yaw0) / (math.pi / 2))
-        yaw = yaw0 + k * math.pi / 2
-        half = size[0] / 2 if k % 2 == 0 else size[1] / 2
-        u = np.array([math.cos(yaw), math.sin(yaw), 0.0])
         floor = self._floor(obs)
         centre = piece.pos.copy()
         centre[2] = floor
+        yaw0 = geometry.quat_yaw(piece.quat)
+        k0 = round(-yaw0 / (math.pi / 2))                 # the edge most square to the robot (blade heading 0)
+        options = sorted((k for k in range(k0 - 1, k0 + 2) if abs(yaw0 + k * math.pi / 2) <= MAX_FLIP_YAW),
+                         key=lambda k: abs(yaw0 + k * math.pi / 2))
+        k = next((k for k in options if self._flip_reachable(centre, yaw0 + k * math.pi / 2,
+                                                             size[0] / 2 if k % 2 == 0 else size[1] / 2)), k0)
+        yaw = yaw0 + k * math.pi / 2
+        half = size[0] / 2 if k % 2 == 0 else size[1] / 2
+        u = np.array([math.cos(yaw), math.sin(yaw), 0.0])
         tip0 = centre - u * (half + oc.gap) + self._noise() * np.array([0.5, 0.5, 0.0])
         tip0[2] = floor - oc.press
         self.flip = {"yaw": yaw, "u": u, "half": half, "far": centre + u * half, "tip": tip0, "a": 0.0}
         above = self._blade_at_tip(tip0 + np.array([0, 0, self.hover]), yaw, oc.tip_down)
         self._go("approach", self._hand_for(above), t, "flip")
+
+    def _flip_reachable(self, centre: np.ndarray, yaw: float, half: float) -> bool:
+        """Can the cooking arm hold the blade pressed under this edge and lift it round the whole arc?"""
+        if self.reach is None:
+            return True
+        oc = self.oc
+        u = np.array([math.cos(yaw), math.sin(yaw), 0.0])
+        under = centre - u * (half - oc.under)
+        under[2] -= oc.press
+        f = {"yaw": yaw, "u": u, "far": centre + u * half, "radius": 2 * half - oc.under + oc.overreach}
+        poses = [self._blade_at_tip(under, yaw, oc.tip_down)]
+        for a in (math.pi / 2, self.lever_angle):
+            f["a"] = a
+            poses.append(self._lever_blade(f, oc.push if a == self.lever_angle else 0.0))
+        return all(self.reach(self.arm, self._hand_for(pose)) for pose in poses)
 
     def _flip(self, obs, t: float, dt: float) -> None:
         oc, f = self.oc, self.flip

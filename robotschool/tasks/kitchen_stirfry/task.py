@@ -65,7 +65,7 @@ class WokConfig:
 
 @dataclass(frozen=True)
 class SpatulaConfig:
-    blade: tuple[float, float, float] = (0.10, 0.075, 0.002)
+    blade: tuple[float, float, float] = (0.10, 0.05, 0.002)
     taper: float = field(default=0.03, metadata=check(lo=0.0, hi=0.1))
     neck_length: float = field(default=0.055, metadata=check(lo=0.0, hi=0.2))
     neck_angle: float = field(default=0.9, metadata=check(lo=0.0, hi=1.5))
@@ -85,7 +85,7 @@ class PieceConfig:
     # a row across the wok: slice k at `spacing` apart, centred, `row_x` from the wok centre (x toward the far
     # side); each slice's square is turned to face `aim` (where the cooking hand works from, robot base frame)
     row_x: float = field(default=0.0, metadata=check(lo=-0.2, hi=0.2))
-    spacing: float = field(default=0.063, metadata=check(lo=0.03, hi=0.2))
+    spacing: float = field(default=0.068, metadata=check(lo=0.03, hi=0.2))
     aim: tuple[float, float] = (-1.0, -0.1)
     jitter: float = field(default=0.006, metadata=check(lo=0.0, hi=0.03))
     yaw_jitter: float = field(default=0.15, metadata=check(lo=0.0, hi=math.pi))
