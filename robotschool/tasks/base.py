@@ -74,6 +74,26 @@ class Oracle(ABC):
         """True once the script has nothing left to do (the episode may end when success also holds)."""
 
 
+Reach = Callable[[str, Pose], bool]
+"""Can arm `arm` reach this hand pose (robot base frame) from where it is? (RobotEnv.reach_check: kinematics only)"""
+
+
+class StationOracle(Oracle):
+    """A station's scripted operator: what every one of them keeps at hand, in one place.
+
+    `task` (its geometry helpers), `cfg` (the scene config) and `oc` (its `oracle:` section), the episode's
+    `params` and `rng` (every per-episode style draw comes from it, so an episode is a function of its seed), and
+    `reach` (None without an env: then every pose counts as reachable)."""
+
+    def __init__(self, task: "Task", params: dict[str, Any], rng: np.random.Generator, reach: Reach | None):
+        self.task = task
+        self.cfg = task.config
+        self.oc = task.config.oracle
+        self.params = params
+        self.rng = rng
+        self.reach = reach
+
+
 class Task(ABC):
     config_cls: ClassVar[type[SceneConfig]] = SceneConfig
 

@@ -21,13 +21,13 @@ small position noise, all from the episode's rng.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robotschool import geometry
 from robotschool.recording import schema
-from robotschool.tasks.base import Oracle, uniform
+from robotschool.tasks.base import Reach, StationOracle, uniform
 from robotschool.tasks.kitchen_stirfry.heat import FEATURES
 from robotschool.tasks.motion import step_towards
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
@@ -35,7 +35,6 @@ from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 if TYPE_CHECKING:
     from robotschool.tasks.kitchen_stirfry.task import KitchenStirfry
 
-Reach = Callable[[str, Pose], bool]
 
 ARRIVE = 0.012          # measured TCP within this of a waypoint (m)
 LIFTED = 0.04           # the spatula rose this much with the hand: it is held (m)
@@ -43,18 +42,13 @@ MAX_EXTRA_SLIDE = 0.02  # the blade follows a slice it pushes ahead this much fu
 MAX_FLIP_YAW = 1.0     # blade headings beyond this (rad) would tip the slice sideways onto its neighbours
 
 
-
-class StirfryOracle(Oracle):
+class StirfryOracle(StationOracle):
     """Phases (the per-step subtask labels): grasp_spatula, stir, flip, return_spatula, finished."""
 
     def __init__(self, task: "KitchenStirfry", params: dict[str, Any], rng: np.random.Generator,
                  reach: Reach | None):
-        self.task = task
-        self.cfg = task.config
-        oc = self.oc = task.config.oracle
-        self.params = params
-        self.rng = rng
-        self.reach = reach
+        super().__init__(task, params, rng, reach)
+        oc = self.oc
         self.n = len(params["pieces"])
         self.geo = task.spatula_geometry()
         self.arm = oc.arm

@@ -16,21 +16,20 @@ episode exactly).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robotschool import geometry
 from robotschool.recording import schema
 from robotschool.sim.parts import GEAR_T
-from robotschool.tasks.base import Oracle, uniform
+from robotschool.tasks.base import Reach, StationOracle, uniform
 from robotschool.tasks.parts_assembly.task import PartsAssemblyConfig
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
 if TYPE_CHECKING:
     from robotschool.tasks.parts_assembly.task import PartsAssembly
 
-Reach = Callable[[str, Pose], bool]
 
 GRASP_AXES = 8          # diametral tooth pairs of the 16-tooth gear: grasp axes every pi/8
 SETTLE_TICKS = 3        # control ticks to wait after arriving before measuring the gear in the hand
@@ -46,18 +45,15 @@ FINGER_WIDTH = 0.024       # ... and across it
 FIXTURE_MARGIN = 0.008     # open fingertips keep this far from the fixture's plate and collars (m)
 
 
-class AssemblyOracle(Oracle):
+class AssemblyOracle(StationOracle):
     """One arm does the work; the other holds its pose. Phases (the per-step subtask labels): approach,
     descend, grasp, lift, put_back, carry, align, insert, recenter, release, retreat, to_rest, finished."""
 
     def __init__(self, task: "PartsAssembly", params: dict[str, Any], rng: np.random.Generator,
                  reach: Reach | None):
-        self.task = task
-        self.cfg: PartsAssemblyConfig = task.config
-        oc = self.oc = task.config.oracle
-        self.params = params
-        self.rng = rng
-        self.reach = reach
+        super().__init__(task, params, rng, reach)
+        self.cfg: PartsAssemblyConfig
+        oc = self.oc
         self.geo = task.geometry(params)
         self.shaft = params["fixture"]["shaft"]
         # per-episode style, all from the episode's rng

@@ -8,18 +8,17 @@ kinematics whether a hand pose is reachable before committing to it.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from robotschool import geometry
 from robotschool.recording import schema
 from robotschool.sim.parts import PARTS
-from robotschool.tasks.base import Oracle, uniform
-from robotschool.tasks.parts_sorting.task import PartsSortingConfig
+from robotschool.tasks.base import Reach, StationOracle, uniform
+from robotschool.tasks.parts_sorting.task import PartsSorting, PartsSortingConfig
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
-Reach = Callable[[str, Pose], bool]
 
 # How many equivalent grasp axes a part offers over half a turn (a nut across any pair of flats, a gear
 # across any pair of teeth): the oracle picks the one with the most room for the fingers.
@@ -52,17 +51,13 @@ class _ArmScript:
         self.opening = MAX_OPENING   # finger opening chosen for the current grasp (m)
 
 
-class SortingOracle(Oracle):
+class SortingOracle(StationOracle):
     """Scripted operator for parts_sorting: two arms, a shared tote (one hand inside at a time)."""
 
-    def __init__(self, cfg: PartsSortingConfig, params: dict[str, Any], rng: np.random.Generator, floor_z: float,
-                 reach: Reach | None):
-        self.cfg = cfg
-        self.oc = cfg.oracle
-        self.params = params
-        self.rng = rng
-        self.floor_z = floor_z
-        self.reach = reach
+    def __init__(self, task: PartsSorting, params: dict[str, Any], rng: np.random.Generator, reach: Reach | None):
+        super().__init__(task, params, rng, reach)
+        self.cfg: PartsSortingConfig
+        self.floor_z = task.tote_floor_z(params)
         self.speed = uniform(rng, self.oc.speed)
         self.kinds = [q["type"] for q in params["parts"]]
         self.bin_side = {k: ("left" if v["y"] >= 0 else "right") for k, v in params["bins"].items()}

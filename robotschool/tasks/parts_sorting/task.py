@@ -274,4 +274,4 @@ class PartsSorting(Task):
     def make_oracle(self, params: dict[str, Any], rng: np.random.Generator, reach=None) -> Oracle:
         from robotschool.tasks.parts_sorting.oracle import SortingOracle
 
-        return SortingOracle(self.config, params, rng, self.tote_floor_z(params), reach)
+        return SortingOracle(self, params, rng, reach)

@@ -13,14 +13,14 @@ noise are drawn per episode from the episode's rng (the same seed still gives th
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robotschool import geometry
 from robotschool.errors import RobotschoolError
 from robotschool.recording import schema
-from robotschool.tasks.base import Oracle, uniform
+from robotschool.tasks.base import Reach, StationOracle, uniform
 from robotschool.tasks.motion import Navigator, base_xy_yaw, step_towards, wrap
 from robotschool.tasks.shelf_restock.gaps import find_gaps
 from robotschool.tasks.shelf_restock.shelf import goods_height
@@ -29,20 +29,14 @@ from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 if TYPE_CHECKING:
     from robotschool.tasks.shelf_restock.task import ShelfRestock
 
-Reach = Callable[[str, Pose], bool]
 
-
-class ShelfOracle(Oracle):
+class ShelfOracle(StationOracle):
     """Phases (the per-step subtask labels): look, detect_gaps, walk_to_basket, grasp_item, walk_to_shelf,
     place_item, finished."""
 
     def __init__(self, task: "ShelfRestock", params: dict[str, Any], rng: np.random.Generator, reach: Reach | None):
-        self.task = task
-        self.cfg = task.config
-        self.oc = oc = task.config.oracle
-        self.params = params
-        self.rng = rng
-        self.reach = reach
+        super().__init__(task, params, rng, reach)
+        oc = self.oc
         self.geo = task.geometry(params)
         self.arm = oc.arm
         self.hand_speed = uniform(rng, oc.hand_speed)

@@ -10,30 +10,23 @@ Speeds, where along the rims the hands hold, and small standing offsets are draw
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robotschool import geometry
 from robotschool.recording import schema
-from robotschool.tasks.base import Oracle, uniform
+from robotschool.tasks.base import Reach, StationOracle, uniform
 from robotschool.tasks.motion import Navigator, base_xy_yaw, step_towards
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
 if TYPE_CHECKING:
     from robotschool.tasks.tray_unloading.task import TrayUnloading
 
-Reach = Callable[[str, Pose], bool]
 
-
-class TrayOracle(Oracle):
+class TrayOracle(StationOracle):
     def __init__(self, task: "TrayUnloading", params: dict[str, Any], rng: np.random.Generator, reach: Reach | None):
-        self.task = task
-        self.cfg = task.config
-        self.oc = task.config.oracle
-        self.params = params
-        self.rng = rng
-        self.reach = reach
+        super().__init__(task, params, rng, reach)
         self.hand_speed = uniform(rng, self.oc.hand_speed)
         self.nav = Navigator((uniform(rng, self.oc.walk_speed), self.oc.side_speed, uniform(rng, self.oc.turn_speed)),
                              self.oc.accel)
