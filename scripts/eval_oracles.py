@@ -45,6 +45,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--json", help="also write the table as JSON")
+    ap.add_argument("--progress", action="store_true",
+                    help="print each episode as its result arrives (in job order), so a cut-off run leaves its partial results")
     args = ap.parse_args()
     jobs = [(s, r, args.overrides, args.seed, i) for s in args.scenes.split(",") for r in args.robots.split(",")
             for i in range(args.seeds)]
@@ -53,6 +55,10 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         for scene, robot, i, ok, steps, dt, wall in pool.map(_run, jobs):
             rows.setdefault((scene, robot), []).append((i, ok, steps, dt, wall))
+            if args.progress:
+                done = rows[(scene, robot)]
+                print(f"{scene} {robot} seed {i}: {'ok' if ok else 'FAIL'} {steps * dt:.1f} s sim, {wall:.1f} s wall "
+                      f"| {sum(r[1] for r in done)}/{len(done)}", flush=True)
     print(f"{'scene':16s} {'robot':10s} {'success':>8s} {'95% CI':>13s} {'steps':>6s} {'sim s':>6s} {'wall s':>7s}  failed seeds")
     table = []
     for (scene, robot), res in rows.items():

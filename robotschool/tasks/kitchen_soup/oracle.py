@@ -10,6 +10,15 @@ tilts the lip up and lifts slowly, carries the cup to the bowl, lowers the lip i
 slowly to pour. It counts the particles it sees in the bowl and scoops again (beside the last sweep) while
 there are fewer than it wants, then lays the ladle back in its rest and withdraws.
 
+Why these yaws and tilts: the right wrist's roll joint (+-1.2 rad) is what tips the cup about the grip, and
+the shoulder's yaw already sits at its limit in the ready posture. Where a tilted-cup pose needs a joint past
+its limit, the IK gives up tracking from the current posture, restarts from another, and the arm swings
+through joint space with the soup. So the hand takes the grip turned a little about it (`grasp_roll`), the cup
+works at one yaw over the pot and another over the bowl, the tilts are no larger than the open-sided cup
+needs, and the bowl stands where this whole path is followed in one posture (checked with the arm's IK along
+the path, not only at its ends). The cup's observed miss is corrected per phase (the arm's posture, hence the
+miss, differs over the pot and over the bowl).
+
 It sees only observations (object poses, particle positions, hand poses) plus what it was told (the
 kitchenware's dimensions), and asks the robot's kinematics (`reach`) before choosing the lid grasp. Human-like
 variety: speeds, the ladle's working yaw, entry tilt, tilt and pour timing, where the lid goes, and small
@@ -28,7 +37,7 @@ import numpy as np
 
 from robotschool import geometry
 from robotschool.recording import schema
-from robotschool.tasks.base import Oracle, uniform
+from robotschool.tasks.base import Reach, StationOracle, uniform
 from robotschool.tasks.kitchen_soup import kitchenware as kw
 from robotschool.tasks.kitchen_soup.task import N_BODIES, PARTICLE_OBS
 from robotschool.tasks.motion import step_towards, wrap
@@ -37,7 +46,6 @@ from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 if TYPE_CHECKING:
     from robotschool.tasks.kitchen_soup.task import KitchenSoup
 
-Reach = Callable[[str, Pose], bool]
 
 LID_ARM, LADLE_ARM = "left", "right"
 LIP_CLEARANCE = 0.0025      # the lip's edge above the pot floor while sweeping (m)
@@ -62,14 +70,10 @@ class Step:
     then: Callable[[dict, float], None] | None = None
 
 
-class SoupOracle(Oracle):
+class SoupOracle(StationOracle):
     def __init__(self, task: "KitchenSoup", params: dict[str, Any], rng: np.random.Generator, reach: Reach | None):
-        self.task = task
-        self.cfg = task.config
-        oc = self.oc = task.config.oracle
-        self.params = params
-        self.rng = rng
-        self.reach = reach
+        super().__init__(task, params, rng, reach)
+        oc = self.oc
         self.geo = task.ladle_geo
         # per-episode style
         self.speed = uniform(rng, oc.speed)
@@ -78,9 +82,12 @@ class SoupOracle(Oracle):
         self.tilt_speed = uniform(rng, oc.tilt_speed)
         self.entry = uniform(rng, oc.scoop_tilt)
         self.hold_tilt = uniform(rng, oc.hold_tilt)
+        self.lift_tilt = uniform(rng, oc.lift_tilt)
         self.pour_tilt = uniform(rng, oc.pour_tilt)
         self.pour_time = uniform(rng, oc.pour_time)
-        self.psi = uniform(rng, oc.ladle_yaw)
+        self.scoop_yaw = uniform(rng, oc.ladle_yaw)
+        self.pour_yaw = uniform(rng, oc.pour_yaw)
+        self.psi = self.scoop_yaw                 # the ladle's working yaw now
         self.approach = uniform(rng, oc.approach_height)
         self.lid_lift = uniform(rng, oc.lid_lift)
         self.carry_height = uniform(rng, oc.carry_height)
@@ -95,8 +102,10 @@ class SoupOracle(Oracle):
         self.scoops = 0
         self.lid_hold: Pose | None = None       # the lid's design frame in the hand's tool frame, once held
         self.ladle_hold: Pose | None = None     # the ladle's design frame in the hand's tool frame, once held
-        self.cup_correction = np.zeros(3)       # added to hand targets: the cup's observed miss, accumulated
-        self._last_cup: tuple[str, Pose] | None = None
+        # added to hand targets: the cup's observed miss, accumulated per phase (the arm's posture, hence how far
+        # the cup misses, differs over the pot and over the bowl: a miss seen at one does not carry to the other)
+        self.cup_correction: dict[str, np.ndarray] = {}
+        self._last_cup: tuple[str, Pose] | None = None   # (phase, cup pose) of the last ladle move
         self._done = False
 
     @property
@@ -152,7 +161,7 @@ class SoupOracle(Oracle):
                 self.since = t
                 continue
             if step.cup is not None and step.pose is None:
-                step.pose = self._hand_for(step.cup)
+                step.pose = self._hand_for(step.cup, step.phase)
             if step.grip is not None and self.grips[arm] != step.grip:
                 self.grips[arm] = step.grip
                 self.since = t
@@ -231,7 +240,10 @@ class SoupOracle(Oracle):
     # -- ladle -----------------------------------------------------------------------------------------------
     def _plan_ladle(self, obs, t: float) -> None:
         ladle = self._object(obs, 2)
-        grasp = ladle.compose(self.geo.grasp())
+        # turned about the grip axis: the wrist's roll range then spans the cup's tilts (lip down to scoop and
+        # pour, up to carry) without running into a joint limit, where the arm would swing to another posture
+        roll = Pose.from_matrix([0.0, 0.0, 0.0], geometry.axis_angle_matrix([1, 0, 0], self.oc.grasp_roll))
+        grasp = ladle.compose(self.geo.grasp()).compose(roll)
         grasp = Pose(grasp.pos + self._noise() * np.array([1.0, 0.0, 0.0]), grasp.quat)
         self._move(LADLE_ARM, "grasp_ladle", Pose(grasp.pos + [0, 0, self.approach], grasp.quat), self.speed)
         self._move(LADLE_ARM, "grasp_ladle", grasp, self.speed / 2)
@@ -244,19 +256,20 @@ class SoupOracle(Oracle):
         self._move(LADLE_ARM, "grasp_ladle", Pose(target.pos + [0, 0, 0.08], target.quat), self.carry_speed)
         self._add(LADLE_ARM, "scoop", then=self._plan_scoop)
 
-    def _hand_for(self, cup: Pose) -> Pose:
+    def _hand_for(self, cup: Pose, phase: str) -> Pose:
         """The hand pose that puts the held ladle's design frame at `cup`, corrected by how far the cup was
         seen to miss where it was sent (the arm sags and tilts a little under a held ladle)."""
         hand = cup.compose(self.ladle_hold.inverse())
-        return Pose(hand.pos + self.cup_correction, hand.quat)
+        return Pose(hand.pos + self.cup_correction.get(phase, np.zeros(3)), hand.quat)
 
-    def _correct(self, obs, t: float) -> None:
-        """Look where the cup really is after the last move and shift the following moves by the miss."""
-        arm, last = self._last_cup
+    def _correct(self, obs, t: float, sent: tuple[str, Pose]) -> None:
+        """Look where the cup really is after the move that sent it to `sent` and shift the following moves
+        of that phase by the miss."""
+        phase, last = sent
         seen = self._object(obs, 2).pos
         miss = last.pos - seen
         if float(np.linalg.norm(miss)) < 0.05:           # a sane miss (not a slipped grasp)
-            self.cup_correction = self.cup_correction + CORRECTION_GAIN * miss
+            self.cup_correction[phase] = self.cup_correction.get(phase, np.zeros(3)) + CORRECTION_GAIN * miss
 
     def _R(self, tilt: float) -> np.ndarray:
         """Cup orientation at the working yaw, tilted by `tilt` about the grip axis (+: the open lip up)."""
@@ -270,14 +283,17 @@ class SoupOracle(Oracle):
 
     def _cup_move(self, phase: str, cup: Pose, speed: float, turn: float | None = None) -> None:
         self._add(LADLE_ARM, phase, cup=cup, speed=speed, turn=self.oc.turn_speed if turn is None else turn)
-        self._last_cup = (LADLE_ARM, cup)
+        self._last_cup = (phase, cup)
 
     def _settle_and_correct(self, phase: str) -> None:
+        """Wait, then compare the cup with where the move just planned (not a later one) sent it."""
+        last = self._last_cup
         self._add(LADLE_ARM, phase, wait=SETTLE_TIME)
-        self._add(LADLE_ARM, phase, then=self._correct)
+        self._add(LADLE_ARM, phase, then=lambda obs, t: self._correct(obs, t, last))
 
     def _plan_scoop(self, obs, t: float) -> None:
         c = self.cfg
+        self.psi = self.scoop_yaw
         pot = self._object(obs, 0)
         floor = pot.pos[2] + c.pot.floor
         rim = floor + c.pot.height
@@ -308,30 +324,25 @@ class SoupOracle(Oracle):
         end = lip0 + travel * d + [0, 0, LIP_CLEARANCE] - r0 @ np.array([0.0, half + self.geo.lip, 0.0])
         # tilt the lip up about the cup's back bottom edge, then lift slowly, away from the near wall
         pivot = end + r0 @ np.array([0.0, -half, 0.0])
-        tilted = self._R(self.hold_tilt)
+        tilted = self._R(self.lift_tilt)
         origin = pivot + tilted @ (r0.T @ (end - pivot))
         self._cup_move("scoop", Pose.from_matrix(origin, tilted), self.scoop_speed, self.tilt_speed)
         self._cup_move("scoop", Pose.from_matrix(origin + [0, 0, 0.02], tilted), self.scoop_speed / 2)
-        self._cup_move("scoop", Pose.from_matrix(np.r_[origin[:2] - 0.03 * d[:2], high], tilted), self.carry_speed)
+        self._cup_move("scoop", Pose.from_matrix(np.r_[origin[:2] - 0.03 * d[:2], high], tilted), self.scoop_speed * 2)
         self._add(LADLE_ARM, "pour", then=self._plan_pour)
-
-    def _reachable_tilt(self, lip: np.ndarray) -> float:
-        """The most lip-up tilt, up to this operator's hold tilt, at which the arm reaches a cup with its lip at
-        `lip` (a person turns the wrist only as far as it goes)."""
-        for tilt in np.arange(self.hold_tilt, 0.0, -0.05):
-            if self.reach is None or self.reach(LADLE_ARM, self._hand_for(self._at_lip(lip, float(tilt)))):
-                return float(tilt)
-        return 0.0
 
     def _plan_pour(self, obs, t: float) -> None:
         c = self.cfg
+        self.psi = self.pour_yaw
         bowl = self._object(obs, 3)
         rim = bowl.pos[2] + c.bowl.floor + c.bowl.height
         d = self._R(0.0)[:, 1]
         lip = np.array([bowl.pos[0], bowl.pos[1], rim - 0.012]) + 0.01 * d + self._noise()
         up = np.array([0.0, 0.0, 0.07])
-        hold = self._reachable_tilt(lip + up)
-        self._cup_move("pour", self._at_lip(lip + up, hold), self.carry_speed)
+        hold = self.hold_tilt     # the whole path was chosen so the arm follows it (scenes/kitchen_soup.yaml)
+        # a full cup is carried gently and turned to the pouring yaw at the tilting pace: the step start of a
+        # brisk carry throws soup over the lip, and the wrist swings a long way here
+        self._cup_move("pour", self._at_lip(lip + up, hold), self.scoop_speed * 1.5, self.tilt_speed)
         self._settle_and_correct("pour")
         self._cup_move("pour", self._at_lip(lip + up, hold), self.carry_speed)
         self._settle_and_correct("pour")

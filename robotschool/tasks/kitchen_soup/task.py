@@ -101,9 +101,9 @@ class LadleConfig:
 class RestConfig:
     plate: float = field(default=0.10, metadata=check(lo=0.05, hi=0.2))
     thickness: float = field(default=0.006, metadata=check(lo=0.002, hi=0.03))
-    center: tuple[float, float] = (0.58, -0.40)        # the cup's place on the counter
-    jitter: tuple[float, float] = (0.02, 0.02)
-    yaw: tuple[float, float] = (-0.25, 0.25)           # about the grip pointing at the robot
+    center: tuple[float, float] = (0.60, -0.44)        # the cup's place on the counter
+    jitter: tuple[float, float] = (0.015, 0.015)
+    yaw: tuple[float, float] = (-0.10, 0.25)           # about the grip pointing at the robot (away from the bowl)
     rgba: tuple[float, float, float, float] = (0.35, 0.22, 0.15, 1.0)
 
 
@@ -113,8 +113,8 @@ class BowlConfig:
     wall: float = field(default=0.006, metadata=check(lo=0.002, hi=0.02))
     height: float = field(default=0.05, metadata=check(lo=0.02, hi=0.15))
     floor: float = field(default=0.008, metadata=check(lo=0.002, hi=0.03))
-    center: tuple[float, float] = (0.36, -0.27)
-    jitter: tuple[float, float] = (0.02, 0.02)
+    center: tuple[float, float] = (0.46, -0.24)        # where the right arm pours with its wrist in range
+    jitter: tuple[float, float] = (0.015, 0.015)
     mass: float = field(default=0.5, metadata=check(lo=0.05, hi=3.0))
     rgba: tuple[float, float, float, float] = (0.92, 0.92, 0.88, 1.0)
 
@@ -134,11 +134,14 @@ class SoupOracleConfig:
     carry_speed: tuple[float, float] = (0.10, 0.15)    # carrying the lid or a full ladle (m/s)
     scoop_speed: tuple[float, float] = (0.05, 0.07)    # the cup in the soup or pouring (m/s)
     turn_speed: float = field(default=1.5, metadata=check(lo=0.1))      # hand rad/s
+    grasp_roll: float = field(default=0.1, metadata=check(lo=-0.6, hi=0.6))   # hand turned about the grip (rad)
     tilt_speed: tuple[float, float] = (0.6, 0.9)       # rad/s when tilting the cup
-    ladle_yaw: tuple[float, float] = (0.9, 1.1)        # the ladle's yaw while scooping and pouring (rad)
-    scoop_tilt: tuple[float, float] = (0.30, 0.40)     # the cup's lip down (rad) as it enters the soup
-    hold_tilt: tuple[float, float] = (0.30, 0.40)      # the lip up (rad) while lifting and carrying soup
-    pour_tilt: tuple[float, float] = (1.20, 1.40)      # the lip down (rad) when pouring
+    ladle_yaw: tuple[float, float] = (0.82, 0.88)       # the ladle's yaw while scooping (rad)
+    pour_yaw: tuple[float, float] = (0.90, 0.94)       # the ladle's yaw while pouring (rad)
+    scoop_tilt: tuple[float, float] = (0.30, 0.38)     # the cup's lip down (rad) as it enters the soup
+    lift_tilt: tuple[float, float] = (0.28, 0.34)      # the lip up (rad) at the end of a sweep, lifting the soup
+    hold_tilt: tuple[float, float] = (0.17, 0.20)      # the lip up (rad) while carrying soup to the bowl
+    pour_tilt: tuple[float, float] = (0.50, 0.60)      # the lip down (rad) when pouring (the cup is open that side)
     pour_time: tuple[float, float] = (1.0, 1.4)        # hold the tilted cup in the bowl (s)
     approach_height: tuple[float, float] = (0.06, 0.09)
     lid_lift: tuple[float, float] = (0.08, 0.11)       # lid bottom above the pot rim while carrying it
@@ -151,7 +154,7 @@ class SoupOracleConfig:
     position_noise: float = field(default=0.003, metadata=check(lo=0.0, hi=0.01))
     waypoint_timeout: float = field(default=3.0, metadata=check(lo=0.5))
     arrive_distance: float = field(default=0.012, metadata=check(lo=0.001))
-    target_in_bowl: int = field(default=7, metadata=check(lo=1))   # scoop again while fewer are in the bowl
+    target_in_bowl: int = field(default=6, metadata=check(lo=1))   # scoop again while fewer are in the bowl
     max_scoops: int = field(default=3, metadata=check(lo=1, hi=10))
 
 
