@@ -56,6 +56,7 @@ import numpy as np
 
 from robotschool.errors import ConfigError, OutputPathError, RobotschoolError
 from robotschool.generate_pools import BACKENDS, make_pool, sigint_deferred
+from robotschool.perturb import ATTR_PERTURB, OP_PERTURB_OFFSET, Perturbation, PerturbedDevice
 from robotschool.recording import schema
 from robotschool.recording.episode import Episode
 from robotschool.recording.writer import DatasetWriter
@@ -144,14 +145,16 @@ def close_envs() -> None:
         env.close()
 
 
-def run_attempt(spec: EnvSpec, seed: int, i: int, verify: bool = False,
-                keep_failed: bool = False) -> tuple[int, Episode | None, bool, int]:
+def run_attempt(spec: EnvSpec, seed: int, i: int, verify: bool = False, keep_failed: bool = False,
+                perturb: Perturbation | None = None) -> tuple[int, Episode | None, bool, int]:
     """Run attempt `i` of base seed `seed`: reset with [seed, i], drive the scripted operator, record.
 
     Returns (i, episode or None if nothing was recorded, success, control steps). The result depends only
     on (spec, scene files, seed, i): the env is rebuilt from scratch by reset, so reusing it is safe.
     With `verify`, an episode that will be kept (successful, or any with `keep_failed`) is replayed at
     once and gets the attrs `replay_ok` and `replay_max_state_error` (see `replay_episode`).
+    With `perturb`, the operator's hand positions are pushed off its path now and then (DART recovery demos,
+    robotschool/perturb.py) and the offsets are stored as the operator stream `perturb_offset`.
     """
     from robotschool.devices.scripted import ScriptedDevice
     from robotschool.rollout import run_episode
@@ -165,8 +168,13 @@ def run_attempt(spec: EnvSpec, seed: int, i: int, verify: bool = False,
         ATTR_INSTRUCTION: env.task.instruction(env.params),
         ATTR_ROBOT: env.robot_name,
     }
-    result = run_episode(env, ScriptedDevice(env.make_oracle()), attrs=attrs)
+    device = ScriptedDevice(env.make_oracle())
+    if perturb is not None:
+        device = PerturbedDevice(device, perturb, perturb.rng(seed, i))
+    result = run_episode(env, device, attrs=attrs)
     episode, success = result.episode, bool(result.success)
+    if perturb is not None and episode is not None:
+        episode.operator[OP_PERTURB_OFFSET] = device.offset_stream()[:episode.num_samples]
     if verify and episode is not None and (success or keep_failed):
         ok, err = replay_episode(spec, episode)
         episode.attrs[ATTR_REPLAY_OK] = ok
@@ -205,7 +213,7 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
              depth: bool | None = False, overwrite: bool = False, resume: bool = False, keep_failed: bool = False,
              max_attempts: int | None = None, progress: bool = True,
              create_parent: bool = False, workers: int = 1, verify: bool = False, backend: str = "process",
-             ray_address: str | None = None) -> GenerateSummary:
+             ray_address: str | None = None, perturb: Perturbation | None = None) -> GenerateSummary:
     """Generate `episodes` successful scripted demos of `scene` into the HDF5 file `out`.
 
     `cameras=None` records the scene's own camera list; `()` records none. `camera_size=None` and
@@ -217,6 +225,8 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
     `verify` replays every kept episode and stores `replay_ok` / `replay_max_state_error` (module doc).
     `backend="ray"` runs the attempts on `workers` Ray actors instead of processes, on a local Ray this
     call starts and stops, or on the running cluster at `ray_address` (generate_ray.py); same file.
+    `perturb` records DART recovery demos (robotschool/perturb.py; its settings become the data attr
+    `perturb`); None records the operator's own path, bit for bit as before the option existed.
     """
     start = time.monotonic()
     _check_int("episodes", episodes, 1)
@@ -244,10 +254,12 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
     try:
         env = _env(spec)                       # validates scene, robot, overrides and cameras
         if resume:
-            _check_resume_matches(path, env, seed)
+            _check_resume_matches(path, env, seed, perturb)
         env.reset(seed=[seed, 0])              # state_size is known after a reset (no episode is run)
         data_attrs = dict(env.data_attrs())
         data_attrs[ATTR_SEED] = seed
+        if perturb is not None:
+            data_attrs[ATTR_PERTURB] = perturb.to_json()
         if create_parent:
             path.parent.mkdir(parents=True, exist_ok=True)
         with DatasetWriter(path, data_attrs, overwrite=overwrite, resume=resume) as writer:
@@ -259,13 +271,13 @@ def generate(scene: str, episodes: int, out: str | Path, seed: int = 0, robot: s
             with _progress_bar(episodes, summary.successes, progress) as bar:
                 if summary.successes < episodes:
                     if workers == 1 and backend == "process":
-                        results = (run_attempt(spec, seed, i, verify, keep_failed) for i in todo)
+                        results = (run_attempt(spec, seed, i, verify, keep_failed, perturb) for i in todo)
                         _consume(results, writer, summary, episodes, keep_failed, bar)
                     else:
                         close_envs()           # the workers build their own; free this one's memory
                         pool = make_pool(backend, workers, ray_address)
                         _run_pool(pool, spec, seed, todo, workers, verify, writer, summary, episodes,
-                                  keep_failed, bar)
+                                  keep_failed, bar, perturb)
         if summary.successes < episodes:
             _log.warning("robotschool: warning: stopped after attempt index %d (max_attempts) with %d of %d "
                          "successful episodes; raise --max-attempts or check the scene",
@@ -310,7 +322,8 @@ def _take(i: int, episode: Episode | None, success: bool, steps: int, writer: Da
 # ------------------------------------------------------------------------------ the worker pools
 
 def _run_pool(pool: Any, spec: EnvSpec, seed: int, todo: Iterator[int], workers: int, verify: bool,
-              writer: DatasetWriter, summary: GenerateSummary, episodes: int, keep_failed: bool, bar: Any) -> None:
+              writer: DatasetWriter, summary: GenerateSummary, episodes: int, keep_failed: bool, bar: Any,
+              perturb: Perturbation | None = None) -> None:
     """Run the attempts of `todo` (increasing indices) on `pool`'s `workers`; write results in index order.
 
     At most workers + 1 attempts are in flight (running or queued: one of lookahead keeps every worker
@@ -339,7 +352,7 @@ def _run_pool(pool: Any, spec: EnvSpec, seed: int, todo: Iterator[int], workers:
                     exhausted = True
                     break
                 with sigint_deferred():       # a worker start cut in half by Ctrl-C is never stopped
-                    pending[i] = pool.submit(run_attempt, spec, seed, i, verify, keep_failed)
+                    pending[i] = pool.submit(run_attempt, spec, seed, i, verify, keep_failed, perturb)
                 order.append(i)
             if head == len(order):
                 break                           # nothing outstanding and nothing left to submit
@@ -404,7 +417,7 @@ def _precheck_output(path: Path, overwrite: bool, resume: bool, create_parent: b
         raise OutputPathError(f"{path} exists; pass --overwrite to replace it or --resume to continue it")
 
 
-def _check_resume_matches(path: Path, env, seed: int) -> None:
+def _check_resume_matches(path: Path, env, seed: int, perturb: Perturbation | None = None) -> None:
     """Refuse to resume a file made with another seed or env (its attempt keys would mean other episodes)."""
     if not path.exists():
         return
@@ -417,6 +430,10 @@ def _check_resume_matches(path: Path, env, seed: int) -> None:
     if ATTR_SEED in attrs and int(attrs[ATTR_SEED]) != seed:
         raise OutputPathError(f"{path} was generated with --seed {int(attrs[ATTR_SEED])}; resume it with that "
                               f"seed, or write to another file")
+    old_p, new_p = attrs.get(ATTR_PERTURB), perturb.to_json() if perturb is not None else None
+    if ATTR_SEED in attrs and (str(old_p) if old_p is not None else None) != new_p:
+        raise OutputPathError(f"{path} was generated with perturbation {old_p or 'none'}, this run has "
+                              f"{new_p or 'none'}; resume with the same --perturb options, or write to another file")
     if schema.ATTR_ENV_ARGS in attrs:
         old = json.loads(attrs[schema.ATTR_ENV_ARGS]).get("env_kwargs", {})
         new = env.env_kwargs()

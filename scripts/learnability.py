@@ -3,16 +3,20 @@
 Usage:
     python scripts/learnability.py [--scenes parts_sorting,...] [--demos 100] [--steps 6000] [--episodes 20]
                                    [--seed 0] [--eval-seed 1000] [--workers 1] [--out-dir data/learnability]
-                                   [--history 1] [--rel-objects 0] [--set SCENE:key=value ...] [--json table.json]
+                                   [--history 1] [--rel-objects 0] [--perturb METRES] [--obs-std-floor 0.01]
+                                   [--set SCENE:key=value ...] [--json table.json]
 
 For each station: `robotschool generate` of --demos scripted demos of its single-object variant (the full tasks
 are too long for a CPU baseline; `SINGLE_OBJECT` below, or --set SCENE:key=value), then
 `robotschool train` (the chunked-MLP baseline, on mask/train) and `robotschool eval` over --episodes unseen
 scenes (attempts 0..N-1 of --eval-seed). One row per station: success rate with a Wilson 95% interval.
+--perturb records recovery demos instead (DART, robotschool/perturb.py: the operator's hands are pushed off
+their path and it corrects; training masks the pushed actions), into a file of its own.
 
-tray_unloading's one-tray variant runs (a long episode: walk to the rack, carry the tray over 2 m to the cart,
-walk back) but its low-dim observation holds the trays and not the cart, whose place is drawn per episode: a policy on these inputs
-cannot know where to walk, so expect it to fail there until the station observes the cart.
+tray_unloading's one-tray variant is a long episode (walk to the rack, carry the tray over 2 m to the cart,
+walk back); its `object` holds the trays and the cart. shelf_restock is listed with one gap and no distractor
+in the basket: its `object` holds poses only (no category), so with distractors a low-dim policy could not
+tell which item to take.
 
 The dataset is resumed when it already exists (same seed and overrides), so a rerun only trains and evaluates.
 The issue's goal is >= 80% success on at least three stations.
@@ -30,6 +34,7 @@ from robotschool.registry import SCENES
 SINGLE_OBJECT: dict[str, list[str]] = {
     "parts_sorting": ["parts.count=1"],
     "tray_unloading": ["trays.count=[1, 1]"],
+    "shelf_restock": ["gaps.count=[1, 1]", "basket.extra=[0, 0]"],
 }
 
 
@@ -45,17 +50,23 @@ def run_station(scene: str, overrides: list[str], args) -> dict:
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = out_dir / f"{scene}.hdf5"
+    from robotschool.perturb import Perturbation
+
+    perturb = Perturbation(args.perturb) if args.perturb else None
+    tag = f"_p{args.perturb:g}" if perturb else ""
+    data = out_dir / f"{scene}{tag}.hdf5"
     t0 = time.perf_counter()
     gen = generate(scene, episodes=args.demos, out=data, seed=args.seed, overrides=overrides,
-                   resume=data.exists(), workers=args.workers)
+                   resume=data.exists(), workers=args.workers, perturb=perturb)
     gen_s = time.perf_counter() - t0
-    tr = train_policy(data, out_dir / f"{scene}_policy", steps=args.steps, chunk=args.chunk, seed=args.seed,
+    policy = out_dir / f"{scene}{tag}_policy"
+    tr = train_policy(data, policy, steps=args.steps, chunk=args.chunk, seed=args.seed,
                       overwrite=True, obs_noise=args.obs_noise, history=args.history,
-                      rel_objects=args.rel_objects)
-    ev = evaluate_policy(out_dir / f"{scene}_policy", args.episodes, seed=args.eval_seed)
+                      rel_objects=args.rel_objects, obs_std_floor=args.obs_std_floor)
+    ev = evaluate_policy(policy, args.episodes, seed=args.eval_seed)
     print(ev.summary(), flush=True)
-    return {"scene": scene, "overrides": overrides, "demos": gen.successes, "generate_s": round(gen_s, 1),
+    return {"scene": scene, "overrides": overrides, "perturb": args.perturb, "demos": gen.successes,
+            "generate_s": round(gen_s, 1),
             "oracle_success_rate": gen.success_rate, "train_steps": tr.steps, "train_s": round(tr.seconds, 1),
             "train_loss": tr.train_loss, "valid_loss": tr.valid_loss, "episodes": ev.episodes,
             "successes": ev.successes, "success_rate": ev.success_rate, "ci95": list(ev.ci95),
@@ -72,6 +83,9 @@ def main() -> None:
     ap.add_argument("--obs-noise", type=float, default=0.1)
     ap.add_argument("--history", type=int, default=1, help="observation frames per input")
     ap.add_argument("--rel-objects", type=int, default=0, help="hand-to-object offsets for the first N objects")
+    ap.add_argument("--perturb", type=float, default=None, metavar="METRES",
+                    help="record recovery demos (generate --perturb METRES) instead of clean ones")
+    ap.add_argument("--obs-std-floor", type=float, default=0.01, help="see `robotschool train --help`")
     ap.add_argument("--episodes", type=int, default=20, help="evaluation rollouts per station")
     ap.add_argument("--seed", type=int, default=0, help="generation (and training) seed")
     ap.add_argument("--eval-seed", type=int, default=1000)

@@ -55,6 +55,14 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
     g.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="with --backend ray: address of a running Ray cluster, e.g. 10.0.0.5:6379 (default: "
                         "start a local Ray with --workers CPUs and stop it at the end)")
+    g.add_argument("--perturb", type=float, default=None, metavar="METRES",
+                   help="record recovery demos (DART): push the operator's hands off their path by offsets of "
+                        "this std now and then and let it correct; offsets stored as operator/perturb_offset "
+                        "(e.g. 0.03; default: none)")
+    g.add_argument("--perturb-rate", type=float, default=0.05, metavar="P",
+                   help="with --perturb: chance per control step that a perturbation starts (default 0.05)")
+    g.add_argument("--perturb-steps", type=positive_int, default=10, metavar="N",
+                   help="with --perturb: control steps over which an offset grows before it is dropped (default 10)")
     g.add_argument("--verify", action="store_true",
                    help="replay every kept demo right after recording it and store the demo attrs replay_ok "
                         "and replay_max_state_error")
@@ -62,6 +70,11 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from robotschool.generate import generate
+    from robotschool.perturb import Perturbation
+
+    perturb = None
+    if args.perturb is not None:
+        perturb = Perturbation(args.perturb, rate=args.perturb_rate, steps=args.perturb_steps)
 
     out = args.out
     if out is None:                  # the default data/<scene>.hdf5: data/ is made once every check passed
@@ -75,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                      overwrite=args.overwrite, resume=args.resume, keep_failed=args.keep_failed,
                      max_attempts=args.max_attempts, progress=True, create_parent=args.out is None,
                      workers=args.workers, verify=args.verify, backend=args.backend,
-                     ray_address=args.ray_address)
+                     ray_address=args.ray_address, perturb=perturb)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; the episodes recorded so far are in {out}; continue with --resume",
               file=sys.stderr)

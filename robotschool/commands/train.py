@@ -37,6 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--obs-noise", type=float, default=0.1,
                         help="std of Gaussian noise added to normalised observations while training")
+    parser.add_argument("--keep-perturbed", action="store_true",
+                        help="recovery demos (generate --perturb): also fit the perturbed actions (default: "
+                             "mask them out and learn only the corrections)")
+    parser.add_argument("--obs-std-floor", type=float, default=0.01,
+                        help="smallest std an observation dimension is normalised with (default 0.01; 0: 1e-6)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int_at_least(1, "a thread count >= 1"), default=None,
                         help="torch CPU threads (default 1: more only contend on a shared 2-core machine)")
@@ -61,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     r = train_policy(args.data, args.out, obs_keys=keys, chunk=args.chunk, hidden=hidden, steps=args.steps,
                      batch_size=args.batch_size, lr=args.lr, obs_noise=args.obs_noise, seed=args.seed,
                      threads=args.threads, overwrite=args.overwrite, history=args.history,
-                     rel_objects=args.rel_objects)
+                     rel_objects=args.rel_objects, keep_perturbed=args.keep_perturbed,
+                     obs_std_floor=args.obs_std_floor)
     valid = f"{r.valid_loss:.4f}" if r.valid_loss is not None else "n/a"
     print(f"trained {r.steps} steps on {r.train_demos} demos ({r.samples} samples), valid demos {r.valid_demos}")
     print(f"loss:    train {r.train_loss:.4f}, valid {valid} (masked L1 of normalised actions)")

@@ -5,10 +5,20 @@ once into memory as flat arrays: a few hundred low-dim demos are a few MB, and a
 what lets a CPU with 2 cores train in minutes.
 
 Normalisation uses the file's ``/stats`` (written by ``robotschool stats FILE``): mean and std per obs key and
-for the actions, with std floored at 1e-6 as `DemoDataset(normalize=True)` does. A file without stats gets them
+for the actions. The actions' std is floored at 1e-6 as `DemoDataset(normalize=True)` does; the observations'
+at `obs_std_floor` (default 0.01: a centimetre, or 0.01 of a quaternion or one-hot component), because a
+dimension that barely moves in the demos (a hand's quaternion x held level: std 0.0007) would otherwise be
+blown up ~1000x, and the first small tilt in a closed-loop rollout becomes an input many sigmas outside
+anything seen in training. A file without stats gets them
 computed in memory (the file is never edited), with a note. The train/valid split comes from ``mask/train``
 and ``mask/valid`` (written by `robotschool generate` and `robotschool split`); a file without them is split
 deterministically (10% valid, `tools.split.choose_valid` with seed 0), also with a note.
+
+Recovery demos (`robotschool generate --perturb`, robotschool/perturb.py) store the offset that pushed the
+hands off the operator's path at every step (``operator/perturb_offset``). Those actions are the push, not
+the operator's intent, so by default their places in every action chunk are masked out of the loss (as the
+padding past a demo's end is): the states the push led to stay in the data, labelled with the operator's
+corrections that follow (DART trains on the correction, not on the noise).
 """
 from __future__ import annotations
 
@@ -108,7 +118,7 @@ class Normalizer:
 class TrainingArrays:
     obs: np.ndarray            # (N, history * input dim) float32, normalised frames, oldest first
     actions: np.ndarray        # (N, chunk, A) float32, normalised
-    mask: np.ndarray           # (N, chunk) bool: False where the window ran past the demo's end
+    mask: np.ndarray           # (N, chunk) bool: False past the demo's end and on perturbed actions (dropped)
     valid: np.ndarray          # (N,) bool: the item belongs to a validation demo
     normalizer: Normalizer
     train_demos: list[str]
@@ -116,6 +126,7 @@ class TrainingArrays:
     max_demo_len: int
     notes: list[str] = field(default_factory=list)   # what was assumed (no stats, no masks), shown to the user
     env_args: dict = field(default_factory=dict)
+    perturbed_actions: int = 0  # recorded actions that were perturbed (recovery demos), masked unless kept
 
 
 def _split(path: Path) -> tuple[list[str], set[str], list[str]]:
@@ -142,13 +153,25 @@ def _stats(path: Path) -> tuple[dict, list[str]]:
         return compute_stats(path), [note]
 
 
+def _perturbed_steps(path: Path, demos: Sequence[tuple[int, str, int]]) -> np.ndarray:
+    """(total steps,) bool in DemoDataset's flat order: the action of that step was perturbed."""
+    flags = []
+    with open_dataset_file(path) as f:
+        for _, name, t in demos:
+            key = f"{schema.DATA}/{name}/{schema.OPERATOR}/{schema.OP_PERTURB_OFFSET}"
+            flags.append(np.any(f[key][()] != 0, axis=1)[:t] if key in f else np.zeros(t, bool))
+    return np.concatenate(flags) if flags else np.zeros(0, bool)
+
+
 def load_training_arrays(path: str | Path, obs_keys: Sequence[str], chunk: int,
-                         action_key: str = schema.ACTIONS, history: int = 1, rel_objects: int = 0) -> TrainingArrays:
+                         action_key: str = schema.ACTIONS, history: int = 1, rel_objects: int = 0,
+                         keep_perturbed: bool = False, obs_std_floor: float = 0.01) -> TrainingArrays:
     """Read every demo of `path` into (obs, action chunk, pad mask) arrays, normalised, with a valid flag.
 
     With `history` > 1 each item's observation is the last `history` frames concatenated, oldest first; frames
     before a demo's start repeat its first frame (DemoDataset's padding), as `ChunkExecutor` does at reset.
-    With `rel_objects` > 0 each frame also holds the hand-to-object offsets (`relative_features`)."""
+    With `rel_objects` > 0 each frame also holds the hand-to-object offsets (`relative_features`).
+    Perturbed actions of recovery demos are masked out of every chunk unless `keep_perturbed` (module doc)."""
     path = Path(path)
     obs_keys = list(obs_keys)
     bad = [k for k in obs_keys if not is_low_dim_key(k)]
@@ -165,7 +188,8 @@ def load_training_arrays(path: str | Path, obs_keys: Sequence[str], chunk: int,
     norm = Normalizer(
         obs_keys,
         {k: np.asarray(stats[f"{schema.OBS}/{k}"]["mean"], np.float32) for k in obs_keys},
-        {k: np.maximum(np.asarray(stats[f"{schema.OBS}/{k}"]["std"], np.float32), STD_FLOOR) for k in obs_keys},
+        {k: np.maximum(np.asarray(stats[f"{schema.OBS}/{k}"]["std"], np.float32), max(obs_std_floor, STD_FLOOR))
+         for k in obs_keys},
         np.asarray(stats[action_key]["mean"], np.float32),
         np.maximum(np.asarray(stats[action_key]["std"], np.float32), STD_FLOOR), rel_objects)
 
@@ -195,11 +219,18 @@ def load_training_arrays(path: str | Path, obs_keys: Sequence[str], chunk: int,
         mask[lo:lo + b] = batch["pad_mask"]
     for k in relative_keys(rel_objects):   # no /stats for derived values: their mean and std over the file
         norm.obs_mean[k] = raw[k][:, -1].mean(axis=0)
-        norm.obs_std[k] = np.maximum(raw[k][:, -1].std(axis=0), STD_FLOOR)
+        norm.obs_std[k] = np.maximum(raw[k][:, -1].std(axis=0), max(obs_std_floor, STD_FLOOR))
     frames = [(raw[k] - norm.obs_mean[k]) / norm.obs_std[k] for k in norm.input_keys]
     obs = np.concatenate(frames, axis=2).reshape(n, -1).astype(np.float32)   # per frame: keys in order
     del raw, frames
     actions = (actions - norm.act_mean) / norm.act_std
+    perturbed = _perturbed_steps(path, ds.demos)
+    assert len(perturbed) == n, "DemoDataset(pad=True) has one item per recorded step"
+    if perturbed.any() and not keep_perturbed:
+        # item n covers steps n .. n + chunk - 1 of its demo (items are the demos' steps in order); a window
+        # running past the demo's end is already masked there, so reading the next demo's flags is harmless
+        padded = np.concatenate([perturbed, np.zeros(chunk, bool)])
+        mask &= ~np.lib.stride_tricks.sliding_window_view(padded, chunk)[:n]
     # with pad=True the items are the demos' steps in demo order (DemoDataset's documented index)
     per_demo_valid = [name in valid_names for _, name, _ in ds.demos]
     valid = np.repeat(np.array(per_demo_valid, bool), [t for _, _, t in ds.demos])
@@ -216,4 +247,4 @@ def load_training_arrays(path: str | Path, obs_keys: Sequence[str], chunk: int,
         env_args = json.loads(raw) if raw is not None else {}
     ds.close()
     return TrainingArrays(obs, actions.astype(np.float32), mask, valid, norm, train_demos, valid_demos,
-                          max(t for _, _, t in ds.demos), notes, env_args)
+                          max(t for _, _, t in ds.demos), notes, env_args, int(perturbed.sum()))

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -95,8 +95,9 @@ class EvalReport:
 def evaluate_policy(policy_dir: str | Path, episodes: int, scene: str | None = None, seed: int = DEFAULT_EVAL_SEED,
                     overrides: Sequence[str] = (), max_steps: int | None = None, execute: int = 0,
                     ensemble_m: float = 0.01, video: str | Path | None = None, video_episodes: int = 1,
-                    progress: bool | None = None) -> EvalReport:
-    """Roll the policy out for `episodes` episodes and report the success rate (see the module doc)."""
+                    progress: bool | None = None, on_episode: Callable[[dict], None] | None = None) -> EvalReport:
+    """Roll the policy out for `episodes` episodes and report the success rate (see the module doc).
+    `on_episode` gets each episode's entry of `per_episode` as soon as it ends (long runs: see results early)."""
     from tqdm import tqdm
 
     from robotschool.gym_env import RobotschoolGymEnv
@@ -146,6 +147,8 @@ def evaluate_policy(policy_dir: str | Path, episodes: int, scene: str | None = N
                     break
             success = bool(info["success"])
             per_episode.append({"attempt": i, "seed": [seed, i], "success": success, "steps": steps})
+            if on_episode is not None:
+                on_episode(per_episode[-1])
             bar.set_postfix(success=f"{sum(e['success'] for e in per_episode)}/{len(per_episode)}")
         bar.close()
         fps = env.metadata["render_fps"]

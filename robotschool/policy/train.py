@@ -56,7 +56,8 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
                  hidden: Sequence[int] = (512, 512, 512), steps: int = 6000, batch_size: int = 256,
                  lr: float = 1e-3, weight_decay: float = 1e-4, obs_noise: float = 0.1, seed: int = 0,
                  threads: int | None = None, eval_every: int = 250, overwrite: bool = False,
-                 progress: bool | None = None, history: int = 1, rel_objects: int = 0) -> TrainResult:
+                 progress: bool | None = None, history: int = 1, rel_objects: int = 0,
+                 keep_perturbed: bool = False, obs_std_floor: float = 0.01) -> TrainResult:
     """Train on `data` and save the policy folder `out` (policy.json, policy.pt, loss.png)."""
     torch = require_torch()
     out = Path(out)
@@ -70,7 +71,8 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
 
     t0 = time.perf_counter()
     torch.set_num_threads(threads or default_threads())
-    arrays = load_training_arrays(data, obs_keys, chunk, history=history, rel_objects=rel_objects)
+    arrays = load_training_arrays(data, obs_keys, chunk, history=history, rel_objects=rel_objects,
+                                  keep_perturbed=keep_perturbed, obs_std_floor=obs_std_floor)
     for note in arrays.notes:
         print(f"note: {note}", file=sys.stderr)
     train_idx = np.flatnonzero(~arrays.valid)
@@ -142,6 +144,8 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
         max_demo_len=int(arrays.max_demo_len), history=int(history),
         training={"data": str(Path(data).resolve()), "steps": steps, "batch_size": batch_size, "lr": lr,
                   "weight_decay": weight_decay, "obs_noise": obs_noise, "seed": seed, "loss": "masked L1",
+                  "perturbed_actions": arrays.perturbed_actions, "keep_perturbed": keep_perturbed,
+                  "obs_std_floor": obs_std_floor,
                   "train_demos": len(arrays.train_demos), "valid_demos": len(arrays.valid_demos),
                   "samples": int(len(train_idx)), "final_train_loss": ema, "final_valid_loss": final_valid,
                   "seconds": round(seconds, 1), "torch_threads": torch.get_num_threads(), "curve": curve,

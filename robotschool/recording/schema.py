@@ -43,6 +43,7 @@ ACT_BASE_TWIST = "base_twist"
 OP_TIMESTAMP = "timestamp"          # when the device took the sample (wall clock for live devices, sim time else)
 OP_APPLIED_TIME = "applied_time"    # live loops only: wall clock right after the joint targets were applied
 OP_PHASE = "phase"                  # the operator's subtask label per step (scripted: its phase, e.g. "scoop")
+OP_PERTURB_OFFSET = "perturb_offset"  # recovery demos only (generate --perturb): (T, 6) offset pushed onto the hands
 
 # masks
 MASK_TRAIN = "train"
@@ -79,3 +80,4 @@ ATTR_SCENE = "scene"                       # data attr
 ATTR_INSTRUCTION = "instruction"           # demo attr: the episode's natural-language instruction
 ATTR_ENV_ARGS = "env_args"                 # data attr (robomimic), JSON
 ATTR_CONFIG = "config"                     # data attr, YAML
+ATTR_PERTURB = "perturb"                   # data attr (generate --perturb only): JSON of the perturbation settings

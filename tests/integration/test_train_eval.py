@@ -15,7 +15,7 @@ import torch
 from robotschool.cli import main
 from robotschool.data.stats import compute_stats, read_stats
 from robotschool.generate import generate
-from robotschool.policy.data import load_training_arrays
+from robotschool.policy.data import DEFAULT_OBS_KEYS, load_training_arrays
 from robotschool.policy.evaluate import ChunkExecutor
 from robotschool.policy.model import load_policy
 from robotschool.policy.train import train_policy
@@ -135,10 +135,13 @@ def test_hand_to_object_offsets_are_derived_the_same_way_in_training_and_at_run_
 def test_eval_report_and_frames(trained):
     d, _ = trained
     r = _cli("eval", "--policy", "pol", "--episodes", "2", "--max-steps", "6", "--seed", "5", "--json", "r.json",
-             "--video", "frames/", cwd=d)
+             "--video", "frames/", "--log-episodes", cwd=d)
     assert r.returncode == 0, r.stderr
     assert "95% CI (Wilson)" in r.stdout
     report = json.loads((d / "r.json").read_text())
+    logged = [line for line in r.stderr.splitlines() if line.startswith("attempt ")]   # one line per episode
+    assert logged == [f"attempt {e['attempt']}: {'success' if e['success'] else 'failure'} after {e['steps']} steps"
+                      for e in report["per_episode"]]
     assert report["episodes"] == 2 and report["max_steps"] == 6 and report["seed"] == 5
     assert [e["seed"] for e in report["per_episode"]] == [[5, 0], [5, 1]]
     assert all(1 <= e["steps"] <= 6 for e in report["per_episode"])
@@ -182,3 +185,18 @@ def test_help_texts_render(capsys):
         assert e.value.code == 0
     out = capsys.readouterr().out
     assert "--obs-keys" in out and "--video" in out
+
+
+def test_observation_std_is_floored_so_near_constant_dims_are_not_blown_up(trained):
+    d, _ = trained
+    stats = read_stats(d / "demos.hdf5")
+    floored = load_training_arrays(d / "demos.hdf5", DEFAULT_OBS_KEYS, CHUNK).normalizer          # default 0.01
+    raw = load_training_arrays(d / "demos.hdf5", DEFAULT_OBS_KEYS, CHUNK, obs_std_floor=0.0).normalizer
+    tiny = 0
+    for k in DEFAULT_OBS_KEYS:
+        std = np.asarray(stats[f"obs/{k}"]["std"], np.float32)
+        np.testing.assert_allclose(floored.obs_std[k], np.maximum(std, 0.01), rtol=1e-6)
+        np.testing.assert_allclose(raw.obs_std[k], np.maximum(std, 1e-6), rtol=1e-6)
+        tiny += int(np.sum(std < 0.01))
+    assert tiny > 0          # the demos do have such dims (a level hand's quaternion x and y), so the floor acts
+    np.testing.assert_array_equal(floored.act_std, raw.act_std)        # actions keep the 1e-6 floor
