@@ -108,13 +108,16 @@ def test_bad_workers_is_one_line_exit_2(tmp_path: Path):
 
 def test_ctrl_c_with_workers_exits_130_keeping_a_prefix(tmp_path: Path):
     env = cli_env()
-    cmd = [sys.executable, "-m", "robotschool.cli", "generate", "--episodes", "50", "--set", "parts.count=1",
+    # far more episodes than run before the signal (one-part episodes take ~0.1 s each): the Ctrl-C must land
+    # mid-run, never after the last episode (a CI run once finished all 50 of an earlier version first)
+    cmd = [sys.executable, "-m", "robotschool.cli", "generate", "--episodes", "1000", "--set", "parts.count=1",
            "--workers", "2", "--out", "k.hdf5"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     parts = tmp_path / "k.hdf5.parts"
     deadline = time.monotonic() + 90
     while not list(parts.glob("*.h5")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)               # wait until the first episode is durable
+    assert proc.poll() is None, "generate ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode in INTERRUPTED, (out, err)
