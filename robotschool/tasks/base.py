@@ -93,6 +93,14 @@ class StationOracle(Oracle):
         self.rng = rng
         self.reach = reach
 
+    noise_z: float = 0.5      # height noise relative to the horizontal (a hand aims more surely in height)
+
+    def _noise(self, scale: float = 1.0) -> np.ndarray:
+        """Where a hand aims, off by up to `scale` x the YAML's `oracle.position_noise` per axis (`noise_z` times
+        that in height), from the episode's rng: human-like variety in the demos."""
+        n = self.oc.position_noise * scale
+        return self.rng.uniform(-n, n, size=3) * np.array([1.0, 1.0, self.noise_z])
+
 
 class Task(ABC):
     config_cls: ClassVar[type[SceneConfig]] = SceneConfig

@@ -71,6 +71,8 @@ class Step:
 
 
 class SoupOracle(StationOracle):
+    noise_z = 0.3             # the cup and the lid handle want height more exactly
+
     def __init__(self, task: "KitchenSoup", params: dict[str, Any], rng: np.random.Generator, reach: Reach | None):
         super().__init__(task, params, rng, reach)
         oc = self.oc
@@ -132,10 +134,6 @@ class SoupOracle(StationOracle):
         inside = (kw.inside_octagon(local[:, :2], c.apothem) & (local[:, 2] > 0)
                   & (local[:, 2] < c.floor + c.height + 0.01))
         return int(inside.sum())
-
-    def _noise(self, scale: float = 1.0) -> np.ndarray:
-        n = self.oc.position_noise * scale
-        return self.rng.uniform(-n, n, size=3) * np.array([1.0, 1.0, 0.3])
 
     # -- the loop --------------------------------------------------------------------------------------------
     def act(self, obs: dict[str, np.ndarray], t: float) -> OperatorCommand:

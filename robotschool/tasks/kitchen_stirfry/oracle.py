@@ -100,10 +100,6 @@ class StirfryOracle(StationOracle):
     def _floor(self, obs) -> float:
         return float(self._wok(obs).pos[2])
 
-    def _noise(self) -> np.ndarray:
-        n = self.oc.position_noise
-        return self.rng.uniform(-n, n, size=3) * np.array([1.0, 1.0, 0.5])
-
     # -- blade poses ---------------------------------------------------------------------------------------
     def _blade_at_tip(self, tip: np.ndarray, yaw: float, pitch: float) -> Pose:
         """Spatula pose whose blade tip edge (underside) is at `tip`, heading `yaw`, tip pitched down by `pitch`."""

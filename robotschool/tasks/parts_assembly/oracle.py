@@ -107,10 +107,6 @@ class AssemblyOracle(StationOracle):
         lx, ly = self.geo.shaft_local(self.shaft)
         return self._fixture(obs).compose(Pose([lx, ly, self.geo.collar_top], [0, 0, 0, 1])).pos
 
-    def _noise(self) -> np.ndarray:
-        n = self.oc.position_noise
-        return self.rng.uniform(-n, n, size=3) * np.array([1.0, 1.0, 0.5])
-
     # -- planning ------------------------------------------------------------------------------------------
     def _plan(self, obs) -> tuple[str, Pose] | None:
         """(arm, grasp pose) whose grasp, lift, carry and seating poses are all reachable, or None.

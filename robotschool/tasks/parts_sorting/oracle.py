@@ -54,6 +54,8 @@ class _ArmScript:
 class SortingOracle(StationOracle):
     """Scripted operator for parts_sorting: two arms, a shared tote (one hand inside at a time)."""
 
+    noise_z = 0.3
+
     def __init__(self, task: PartsSorting, params: dict[str, Any], rng: np.random.Generator, reach: Reach | None):
         super().__init__(task, params, rng, reach)
         self.cfg: PartsSortingConfig
@@ -81,9 +83,6 @@ class SortingOracle(StationOracle):
     def _part_pose(self, obs, i: int) -> Pose:
         row = obs[schema.OBS_OBJECT][7 * i:7 * i + 7]
         return Pose(row[:3], row[3:])
-
-    def _noise(self, scale: float) -> np.ndarray:
-        return self.rng.uniform(-scale, scale, size=3) * np.array([1.0, 1.0, 0.3])
 
     def _grasp_pose(self, arm: str, obs, i: int, shift: np.ndarray | None = None,
                     turn: float = 0.0) -> tuple[Pose, float] | None:
@@ -239,7 +238,7 @@ class SortingOracle(StationOracle):
         if inside:
             options.sort(key=lambda o: -min(float(np.linalg.norm(o - p)) for p in inside))
         rim = self.params["bench"]["height"] + self.cfg.bins.wall + self.cfg.bins.inner[2]
-        noise = self._noise(self.oc.position_noise * 3)
+        noise = self._noise(3)
         pref = self.oc.preferred_yaw.get(arm, 0.0)
         for xy in options:
             for yaw in (pref, pref - math.pi / 2, pref + math.pi / 2, pref + math.pi):

@@ -94,10 +94,6 @@ class ShelfOracle(StationOracle):
     def _tcp(self, obs) -> np.ndarray:
         return np.asarray(obs[schema.OBS_EEF_POS.format(arm=self.arm)], dtype=np.float64)
 
-    def _noise(self) -> np.ndarray:
-        n = self.oc.position_noise
-        return self.rng.uniform(-n, n, size=3) * np.array([1.0, 1.0, 0.5])
-
     # -- planning ------------------------------------------------------------------------------------------
     def _plan(self, obs) -> None:
         """Pair each gap seen with a basket item of its category: gaps nearest the basket first, each taking
