@@ -100,9 +100,10 @@ class ControlLoop:
         self._state: np.ndarray | None = None     # world state after the last step; None: read it when needed
 
     def prepare(self) -> None:
-        """Work of the next tick that does not depend on the device sample (the IK's kinematics at the measured
-        joints), for live loops to run before they poll, so it stays off the input-to-command path."""
-        self.env.robot.prepare()
+        """Work of the next tick that does not depend on the device sample, for live loops to run before they
+        poll, so it stays off the input-to-command path (RobotEnv.prepare: a warm-up and the IK's kinematics at
+        the measured joints). Bit-identical either way."""
+        self.env.prepare()
 
     def tick(self, command: OperatorCommand | None = None) -> Tick:
         """One control tick. `command` (already polled by the caller) skips the device poll."""

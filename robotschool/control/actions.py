@@ -80,13 +80,13 @@ class ActionCodec:
         if self.head is not None:
             head = cmd.head if cmd.head is not None else (None, None)
             out[HEAD] = [r.encode(v) for r, v in zip(self.head, head)]
-        return np.clip(out, -1, 1).astype(np.float32)
+        return geometry.clip(out, -1, 1).astype(np.float32)
 
     def decode(self, action: np.ndarray) -> RobotCommand:
         a = np.asarray(action, dtype=np.float32)
         if a.shape != (DIM,):
             raise ValueError(f"action has shape {a.shape}, expected ({DIM},)")
-        a = np.clip(a.astype(np.float64), -1, 1)  # NaN stays NaN: the IK then holds the arm and flags it
+        a = geometry.clip(a.astype(np.float64), -1, 1)  # NaN stays NaN: the IK then holds the arm and flags it
         finite = np.isfinite(a)                    # after the clip only NaN can be non-finite
         hands = {}
         for i, arm in enumerate(ARMS):

@@ -91,7 +91,7 @@ class ArmIK:
     def _start(self, q_chain: np.ndarray) -> np.ndarray:
         """A solve's first iterate: the chain joints with the arm's clipped into its limits."""
         q_chain = q_chain.copy()
-        q_chain[self.active] = np.clip(q_chain[self.active], self.lower, self.upper)
+        q_chain[self.active] = geometry.clip(q_chain[self.active], self.lower, self.upper)
         return q_chain
 
     def prepare(self, q_chain_now) -> None:
@@ -129,7 +129,7 @@ class ArmIK:
                 j_pinv = j.T @ np.linalg.solve(j @ j.T + 1e-6 * _EYE6, _EYE6)
                 null = self._eye_n - j_pinv @ j
                 dq = dq + null @ (s.posture_gain * (self.rest_q - q))
-            q_new = np.clip(q + dq, self.lower, self.upper)
+            q_new = geometry.clip(q + dq, self.lower, self.upper)
             trial = q_chain.copy()
             trial[self.active] = q_new
             err_new, jac_new = self._errors(trial, target_p, target_r)
@@ -164,7 +164,7 @@ class ArmIK:
         """
         s = self.settings
         q_now = np.asarray(q_chain_now, dtype=np.float64)
-        arm_now = np.clip(q_now[self.active], self.lower, self.upper)
+        arm_now = geometry.clip(q_now[self.active], self.lower, self.upper)
         if not target.is_finite() or not np.isfinite(q_now).all():
             return ArmIKResult(arm_now, float("inf"), float("inf"), False, True, False)
         tp, tr = target.pos, target.rot
@@ -185,7 +185,7 @@ class ArmIK:
         reachable = best[1] <= s.reach_pos_tolerance and best[2] <= s.reach_rot_tolerance
         capped = False
         if apply_step_cap:
-            step = np.clip(q_sol - arm_now, -s.max_joint_step, s.max_joint_step)
+            step = geometry.clip(q_sol - arm_now, -s.max_joint_step, s.max_joint_step)
             capped = bool(np.any(np.abs(q_sol - arm_now) > s.max_joint_step + 1e-12))
             q_sol = arm_now + step
-        return ArmIKResult(np.clip(q_sol, self.lower, self.upper), best[1], best[2], reachable, False, capped)
+        return ArmIKResult(geometry.clip(q_sol, self.lower, self.upper), best[1], best[2], reachable, False, capped)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robotschool import geometry
 from robotschool.types import ARMS, HandTarget, OperatorCommand, Pose, RobotCommand
 
 
@@ -54,12 +55,12 @@ class Retargeter:
                         r = calib.rot
                         d = Pose.from_matrix(r @ d.pos, r @ d.rot @ r.T)
                     pose = Pose.from_matrix(pose.pos + self.settings.scale * d.pos, d.rot @ pose.rot)
-            clipped = np.clip(pose.pos, self.low[arm], self.high[arm])
+            clipped = geometry.clip(pose.pos, self.low[arm], self.high[arm])
             self.clamped[arm] = bool(np.any(clipped != pose.pos))
-            grip = float(np.clip(hc.grip, 0.0, 1.0)) if np.isfinite(hc.grip) else current.grip
+            grip = float(geometry.clip(hc.grip, 0.0, 1.0)) if np.isfinite(hc.grip) else current.grip
             out[arm] = HandTarget(Pose(clipped, pose.quat), grip)
         self.targets = out
-        twist = np.clip(np.nan_to_num(np.asarray(cmd.base_twist, dtype=np.float64)), -self.max_base, self.max_base)
+        twist = geometry.clip(np.nan_to_num(np.asarray(cmd.base_twist, dtype=np.float64)), -self.max_base, self.max_base)
         if cmd.head is not None and cmd.head.is_finite():
             self.head = head_yaw_pitch(calib.compose(cmd.head) if calib is not None else cmd.head)
         if cmd.torso is not None and np.isfinite(cmd.torso):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from robotschool import geometry
 from robotschool.control.actions import JointRange
 from robotschool.control.ik import ArmIK, IKBudget
 from robotschool.control.kinematics import KinematicChain, parse_urdf_joints
@@ -202,7 +203,7 @@ class Robot:
     # -- control -------------------------------------------------------------------------------------------
     def grip_to_finger(self, arm: str, grip: float) -> float:
         g = self.spec.arms[arm].gripper
-        return g.open + float(np.clip(grip, 0.0, 1.0)) * (g.closed - g.open)
+        return g.open + float(geometry.clip(grip, 0.0, 1.0)) * (g.closed - g.open)
 
     def solve(self, command: RobotCommand, budget: IKBudget | None = None) -> JointTargets:
         """IK for both hands from the measured joint positions (stateless, so replays are exact).
@@ -215,16 +216,16 @@ class Robot:
         q_all = self.joint_states()[0]
         torso = command.torso
         if torso is not None and self.torso_range is not None:
-            torso = float(np.clip(torso, self.torso_range.low, self.torso_range.high))
+            torso = float(geometry.clip(torso, self.torso_range.low, self.torso_range.high))
         results = {arm: self.ik[arm].solve(command.hand(arm).pose, self.chain_q(arm, q_all), budget=budget)
                    for arm in ARMS}
         grips = {}
         for arm in ARMS:
             g = command.hand(arm).grip
-            grips[arm] = float(np.clip(g, 0.0, 1.0)) if np.isfinite(g) else 0.0
+            grips[arm] = float(geometry.clip(g, 0.0, 1.0)) if np.isfinite(g) else 0.0
         head = command.head
         if head is not None and self.head_range is not None:
-            head = tuple(float(np.clip(v, r.low, r.high)) for v, r in zip(head, self.head_range))
+            head = tuple(float(geometry.clip(v, r.low, r.high)) for v, r in zip(head, self.head_range))
         return JointTargets({a: r.q for a, r in results.items()}, grips, results, command.base_twist, head, torso)
 
     def prepare(self) -> None:

@@ -93,3 +93,18 @@ def test_workspace_clamp_and_nan_rejection():
     assert np.array_equal(out.left.pose.pos, held)
     out = r(OperatorCommand(base_twist=(9.0, float("nan"), -9.0)))
     assert out.base_twist == (0.5, 0.0, -1.0)
+
+
+def test_geometry_clip_is_np_clip_bit_for_bit():
+    """geometry.clip (np.clip's kernel without its dispatch, used on the live control path) gives exactly what
+    np.clip gives, on arrays and scalars, with NaN, infinities and signed zeros."""
+    rng = np.random.default_rng(0)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300])
+    a = np.concatenate([rng.normal(0, 2, 5000), specials])
+    lo, hi = rng.normal(-1, 0.5, a.size), rng.normal(1, 0.5, a.size)
+    for args in [(a, lo, hi), (a, -1, 1), (a, 0.0, 1.0), (a, -0.0, 0.0), (a.astype(np.float32), -1, 1)]:
+        expected, got = np.clip(*args), geometry.clip(*args)
+        assert got.dtype == expected.dtype
+        assert expected.tobytes() == got.tobytes()
+    for x in [0.5, -0.0, 2.0, float("nan"), -3.0]:
+        assert np.asarray(np.clip(x, 0.0, 1.0)).tobytes() == np.asarray(geometry.clip(x, 0.0, 1.0)).tobytes()

@@ -100,3 +100,28 @@ def test_prepare_takes_the_start_off_the_solve_and_changes_no_bit(robot, monkeyp
     np.testing.assert_array_equal(warm.q, cold.q)
     assert (warm.pos_error, warm.rot_error, warm.reachable) == (cold.pos_error, cold.rot_error, cold.reachable)
     assert not inner(q_now)[2].flags.writeable                 # a kept answer cannot be changed by a caller
+
+
+def test_live_prepare_changes_no_bit_of_an_episode():
+    """RobotEnv.prepare (the live loop's warm-up solve of the last action, then Robot.prepare) before every tick
+    leaves every recorded action and observation exactly as a loop that never prepares."""
+    from robotschool.devices.scripted import ScriptedDevice
+    from robotschool.env import RobotEnv
+    from robotschool.recording.recorder import Recorder
+    from robotschool.rollout import ControlLoop
+
+    runs = []
+    for prepare in (False, True):
+        with RobotEnv("parts_sorting", overrides=["parts.count=1"], cameras=[], ik_budget=BUDGET) as env:
+            env.reset(seed=[0, 3])
+            loop = ControlLoop(env, ScriptedDevice(env.make_oracle()), Recorder())
+            for _ in range(60):
+                if prepare:
+                    loop.prepare()
+                loop.tick()
+            runs.append((np.stack([r for r in loop.recorder.actions]), loop.obs))
+    (a0, obs0), (a1, obs1) = runs
+    assert np.abs(np.diff(a0[:, :9], axis=0)).max() > 0          # the hands moved: there was work to prepare
+    np.testing.assert_array_equal(a0, a1)
+    for k in obs0:
+        np.testing.assert_array_equal(obs0[k], obs1[k], err_msg=k)
