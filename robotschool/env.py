@@ -147,8 +147,7 @@ class RobotEnv:
         bit for bit what it would be without it. Why: between two ticks the physics substeps and the sleep
         push the solver's code and data out of the CPU caches, and the step after the device sample ran ~1.6x
         slower than the same work repeated (measured side by side in the live loop, compute CPU time median
-        2.0-2.2 -> 1.3 ms; see
-        scripts/bench_teleop.py). It costs about one solve per tick (~1 ms of a 50 ms tick).
+        2.0-2.2 -> 1.3 ms; see scripts/bench_teleop.py). It costs about one solve per tick (~1 ms of 50).
         """
         if self._last_action is not None:
             self.robot.solve(self.codec.decode(self._last_action), self.ik_budget)
