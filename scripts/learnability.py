@@ -3,7 +3,8 @@
 Usage:
     python scripts/learnability.py [--scenes parts_sorting,...] [--demos 100] [--steps 6000] [--episodes 20]
                                    [--seed 0] [--eval-seed 1000] [--workers 1] [--out-dir data/learnability]
-                                   [--history 1] [--rel-objects 0] [--perturb METRES] [--obs-std-floor 0.01]
+                                   [--history 1] [--rel-objects 0] [--perturb METRES [--mix]]
+                                   [--obs-std-floor 0.01]
                                    [--set SCENE:key=value ...] [--json table.json]
 
 For each station: `robotschool generate` of --demos scripted demos of its single-object variant (the full tasks
@@ -11,7 +12,9 @@ are too long for a CPU baseline; `SINGLE_OBJECT` below, or --set SCENE:key=value
 `robotschool train` (the chunked-MLP baseline, on mask/train) and `robotschool eval` over --episodes unseen
 scenes (attempts 0..N-1 of --eval-seed). One row per station: success rate with a Wilson 95% interval.
 --perturb records recovery demos instead (DART, robotschool/perturb.py: the operator's hands are pushed off
-their path and it corrects; training masks the pushed actions), into a file of its own.
+their path and it corrects; training masks the pushed actions), into a file of its own; with --mix the policy
+trains on both, --demos clean and --demos recovery demos merged into one file (`robotschool merge`): the
+recipe of the README's table.
 
 tray_unloading's one-tray variant is a long episode (walk to the rack, carry the tray over 2 m to the cart,
 walk back); its `object` holds the trays and the cart. shelf_restock is listed with one gap and no distractor
@@ -56,8 +59,22 @@ def run_station(scene: str, overrides: list[str], args) -> dict:
     tag = f"_p{args.perturb:g}" if perturb else ""
     data = out_dir / f"{scene}{tag}.hdf5"
     t0 = time.perf_counter()
-    gen = generate(scene, episodes=args.demos, out=data, seed=args.seed, overrides=overrides,
-                   resume=data.exists(), workers=args.workers, perturb=perturb)
+
+    def record(path: Path, perturbation):
+        return generate(scene, episodes=args.demos, out=path, seed=args.seed, overrides=overrides,
+                        resume=path.exists(), workers=args.workers, perturb=perturbation)
+
+    gen = record(data, perturb)
+    demos = gen.successes
+    if args.mix:
+        from robotschool.tools import merge
+
+        clean = record(out_dir / f"{scene}.hdf5", None)
+        tag += "_mix"
+        mixed = out_dir / f"{scene}{tag}.hdf5"
+        merge([data, out_dir / f"{scene}.hdf5"], mixed, overwrite=True)
+        demos += clean.successes
+        data = mixed
     gen_s = time.perf_counter() - t0
     policy = out_dir / f"{scene}{tag}_policy"
     tr = train_policy(data, policy, steps=args.steps, chunk=args.chunk, seed=args.seed,
@@ -65,7 +82,7 @@ def run_station(scene: str, overrides: list[str], args) -> dict:
                       rel_objects=args.rel_objects, obs_std_floor=args.obs_std_floor)
     ev = evaluate_policy(policy, args.episodes, seed=args.eval_seed)
     print(ev.summary(), flush=True)
-    return {"scene": scene, "overrides": overrides, "perturb": args.perturb, "demos": gen.successes,
+    return {"scene": scene, "overrides": overrides, "perturb": args.perturb, "demos": demos,
             "generate_s": round(gen_s, 1),
             "oracle_success_rate": gen.success_rate, "train_steps": tr.steps, "train_s": round(tr.seconds, 1),
             "train_loss": tr.train_loss, "valid_loss": tr.valid_loss, "episodes": ev.episodes,
@@ -85,6 +102,8 @@ def main() -> None:
     ap.add_argument("--rel-objects", type=int, default=0, help="hand-to-object offsets for the first N objects")
     ap.add_argument("--perturb", type=float, default=None, metavar="METRES",
                     help="record recovery demos (generate --perturb METRES) instead of clean ones")
+    ap.add_argument("--mix", action="store_true",
+                    help="with --perturb: train on the recovery demos and as many clean ones, merged")
     ap.add_argument("--obs-std-floor", type=float, default=0.01, help="see `robotschool train --help`")
     ap.add_argument("--episodes", type=int, default=20, help="evaluation rollouts per station")
     ap.add_argument("--seed", type=int, default=0, help="generation (and training) seed")
@@ -94,6 +113,8 @@ def main() -> None:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="SCENE:KEY=VALUE")
     ap.add_argument("--json", help="also write the table as JSON")
     args = ap.parse_args()
+    if args.mix and not args.perturb:
+        ap.error("--mix merges recovery demos with clean ones: give --perturb METRES too")
     rows = [run_station(s, station_overrides(s, args.overrides), args) for s in args.scenes.split(",") if s]
     print()
     width = max([9] + [len(",".join(r["overrides"])) for r in rows])

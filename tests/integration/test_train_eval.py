@@ -200,3 +200,26 @@ def test_observation_std_is_floored_so_near_constant_dims_are_not_blown_up(train
         tiny += int(np.sum(std < 0.01))
     assert tiny > 0          # the demos do have such dims (a level hand's quaternion x and y), so the floor acts
     np.testing.assert_array_equal(floored.act_std, raw.act_std)        # actions keep the 1e-6 floor
+
+
+def test_learnability_script_mixes_clean_and_recovery_demos(tmp_path):
+    """scripts/learnability.py --perturb M --mix: recovery and clean demos are generated, merged into one file,
+    trained on and evaluated; the table and the JSON row say so. --mix alone is refused with a one-line error."""
+    script = REPO_ROOT / "scripts" / "learnability.py"
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    run = lambda *a: subprocess.run([sys.executable, str(script), *a], cwd=tmp_path, env=env,  # noqa: E731
+                                    capture_output=True, text=True, timeout=600)
+    r = run("--scenes", "parts_sorting", "--demos", "2", "--steps", "20", "--episodes", "1", "--perturb", "0.03",
+            "--mix", "--out-dir", "lb", "--json", "rows.json")
+    assert r.returncode == 0, r.stderr
+    (row,) = json.loads((tmp_path / "rows.json").read_text())
+    assert row["demos"] == 4 and row["episodes"] == 1 and row["train_steps"] == 20
+    with h5py.File(tmp_path / "lb" / "parts_sorting_p0.03_mix.hdf5", "r") as f:
+        demos = [f[f"data/{name}"] for name in f["data"]]
+        perturbed = [schema.OP_PERTURB_OFFSET in d[schema.OPERATOR] for d in demos]
+    assert sorted(perturbed) == [False, False, True, True]
+    assert (tmp_path / "lb" / "parts_sorting_p0.03_mix_policy" / "policy.pt").is_file()
+    assert "stations at >= 80% success: " in r.stdout and "parts_sorting" in r.stdout
+    bad = run("--mix", "--out-dir", "lb")
+    assert bad.returncode == 2 and "--mix merges recovery demos with clean ones" in bad.stderr
+    assert "Traceback" not in bad.stderr
