@@ -1,11 +1,14 @@
 """Teleop control-loop benchmark: device event -> joint targets, and missed control ticks at 20 Hz.
 
-    python scripts/bench_teleop.py [--seconds 10] [--ik-budget batch|live|both] [--skip-gui] [--skip-headless]
+    python scripts/bench_teleop.py [--seconds 10] [--ik-budget batch|live|both] [--warm-up on|off|both]
+                                   [--skip-gui] [--skip-headless]
 
 1. headless: the real TeleopSession loop (DIRECT physics, wall-clock paced at the scene's control rate) driven by
    the keyboard device reading a synthetic key source, for two motions: `reach` (hand forward 1 s, back 1 s, ...)
    and `out_of_reach` (hand pushed forward and up for good: the worst case of a live operator), each with the
-   full batch IK and with the live IK budget (configs/devices/teleop.yaml `ik_budget`) side by side. Per tick:
+   full batch IK and with the live IK budget (configs/devices/teleop.yaml `ik_budget`) side by side; the live
+   runs go twice, with and without RobotEnv.prepare's warm-up solve (the last action solved again before the
+   device poll, what teleop does), and print the ratio (--warm-up). Per tick:
    compute (device poll -> joint targets applied) in wall and CPU time, how much of it is IK, the whole tick's
    wall/CPU time against the deadline, lateness, and missed ticks.
 2. gui: `robotschool teleop` as a subprocess in a PyBullet window under Xvfb (started here if DISPLAY is unset),
@@ -43,8 +46,9 @@ MOTIONS = {
 }
 
 
-def headless(seconds: float, budget: str, motion: str) -> dict[str, float]:
-    """The real TeleopSession loop (DIRECT physics, no window) with the keyboard device on a synthetic key source."""
+def headless(seconds: float, budget: str, motion: str, warm: bool = True) -> dict[str, float]:
+    """The real TeleopSession loop (DIRECT physics, no window) with the keyboard device on a synthetic key source.
+    `warm=False` drops RobotEnv.prepare's warm-up solve (keeps Robot.prepare): the loop as it was before it."""
     from robotschool.devices.keyboard import KeyboardDevice
     from robotschool.env import RobotEnv
     from robotschool.recording.writer import DatasetWriter
@@ -54,6 +58,8 @@ def headless(seconds: float, budget: str, motion: str) -> dict[str, float]:
     env = RobotEnv("parts_sorting", overrides=["parts.count=1"], cameras=[],
                    ik_budget=settings.ik_budget if budget == "live" else None)
     env.reset(seed=[0, 0])
+    if not warm:
+        env.prepare = env.robot.prepare
     keys = {"n": 0}
     hz = env.config.control_hz
     pattern = MOTIONS[motion]
@@ -86,7 +92,7 @@ def headless(seconds: float, budget: str, motion: str) -> dict[str, float]:
     c, cc = np.array(s.compute) * 1e3, np.array(s.compute_cpu) * 1e3
     ik = np.array(solve_times[-n:]) * 1e3
     late = np.array(s.lateness) * 1e3
-    tag = f"headless {motion:12s} ik={budget:5s}"
+    tag = f"headless {motion:12s} ik={budget:5s}{'' if warm else ' no warm-up'}"
     print(f"{tag}: {s.ticks} ticks at {hz} Hz, {s.missed_ticks} missed; right target unreached in "
           f"{sum(unreached[-n:])} ticks")
     print(f"{tag}:   compute (poll -> targets applied) wall median {np.median(c):.2f} p99 {np.percentile(c, 99):.2f} "
@@ -98,7 +104,8 @@ def headless(seconds: float, budget: str, motion: str) -> dict[str, float]:
     print(f"{tag}:   whole tick wall median {np.median(w):.2f} p99 {np.percentile(w, 99):.2f} ms, cpu median "
           f"{np.median(wc):.2f} p99 {np.percentile(wc, 99):.2f} ms (deadline {period * 1e3:g} ms); lateness "
           f"median {np.median(late):.2f} p99 {np.percentile(late, 99):.2f} max {late.max():.2f} ms")
-    return {"p99": float(np.percentile(c, 99)), "p99_cpu": float(np.percentile(cc, 99))}
+    return {"median": float(np.median(c)), "p99": float(np.percentile(c, 99)),
+            "median_cpu": float(np.median(cc)), "p99_cpu": float(np.percentile(cc, 99))}
 
 
 def gui(seconds: float) -> None:
@@ -165,14 +172,23 @@ def main() -> None:
     ap.add_argument("--ik-budget", choices=["batch", "live", "both"], default="both",
                     help="headless runs: batch = the full IK of generation, live = configs/devices/teleop.yaml "
                          "ik_budget (what teleop uses), both = side by side (default)")
+    ap.add_argument("--warm-up", choices=["on", "off", "both"], default="both",
+                    help="live-budget runs with RobotEnv.prepare's warm-up solve before the device poll (on, what "
+                         "teleop does), without it (off), or both one after the other with their ratio (default)")
     a = ap.parse_args()
     print(f"machine load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min) on "
           f"{os.cpu_count()} CPUs")
     if not a.skip_headless:
         budgets = ["batch", "live"] if a.ik_budget == "both" else [a.ik_budget]
+        warms = {"on": [True], "off": [False], "both": [True, False]}[a.warm_up]
         for motion in MOTIONS:
             for budget in budgets:
-                headless(a.seconds, budget, motion)
+                runs = {w: headless(a.seconds, budget, motion, w) for w in (warms if budget == "live" else [True])}
+                if len(runs) == 2:
+                    r = {k: runs[True][k] / runs[False][k] for k in runs[True]}
+                    print(f"headless {motion:12s} ik=live : warm-up on / off: compute wall median "
+                          f"{r['median']:.2f} p99 {r['p99']:.2f}, cpu median {r['median_cpu']:.2f} "
+                          f"p99 {r['p99_cpu']:.2f}")
         print(f"machine load average after headless: {os.getloadavg()[0]:.2f}")
     if not a.skip_gui:
         gui(a.seconds)
