@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-perturbed", action="store_true",
                         help="recovery demos (generate --perturb): also fit the perturbed actions (default: "
                              "mask them out and learn only the corrections)")
+    parser.add_argument("--drop-idle", action="store_true",
+                        help="leave out the steps whose next --chunk actions all hold still (an operator waiting on "
+                             "a timer: a cloned policy that learns to wait there can stall for good)")
     parser.add_argument("--obs-std-floor", type=float, default=0.01,
                         help="smallest std an observation dimension is normalised with (default 0.01; 0: 1e-6)")
     parser.add_argument("--seed", type=int, default=0)
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                      batch_size=args.batch_size, lr=args.lr, obs_noise=args.obs_noise, seed=args.seed,
                      threads=args.threads, overwrite=args.overwrite, history=args.history,
                      rel_objects=args.rel_objects, keep_perturbed=args.keep_perturbed,
-                     obs_std_floor=args.obs_std_floor)
+                     obs_std_floor=args.obs_std_floor, drop_idle=args.drop_idle)
     valid = f"{r.valid_loss:.4f}" if r.valid_loss is not None else "n/a"
     print(f"trained {r.steps} steps on {r.train_demos} demos ({r.samples} samples), valid demos {r.valid_demos}")
     print(f"loss:    train {r.train_loss:.4f}, valid {valid} (masked L1 of normalised actions)")

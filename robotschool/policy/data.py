@@ -127,6 +127,7 @@ class TrainingArrays:
     notes: list[str] = field(default_factory=list)   # what was assumed (no stats, no masks), shown to the user
     env_args: dict = field(default_factory=dict)
     perturbed_actions: int = 0  # recorded actions that were perturbed (recovery demos), masked unless kept
+    idle: np.ndarray | None = None  # (N,) bool: the item's whole action chunk repeats its first action (waiting)
 
 
 def _split(path: Path) -> tuple[list[str], set[str], list[str]]:
@@ -223,6 +224,7 @@ def load_training_arrays(path: str | Path, obs_keys: Sequence[str], chunk: int,
     frames = [(raw[k] - norm.obs_mean[k]) / norm.obs_std[k] for k in norm.input_keys]
     obs = np.concatenate(frames, axis=2).reshape(n, -1).astype(np.float32)   # per frame: keys in order
     del raw, frames
+    idle = idle_items(actions, mask)
     actions = (actions - norm.act_mean) / norm.act_std
     perturbed = _perturbed_steps(path, ds.demos)
     assert len(perturbed) == n, "DemoDataset(pad=True) has one item per recorded step"
@@ -247,4 +249,22 @@ def load_training_arrays(path: str | Path, obs_keys: Sequence[str], chunk: int,
         env_args = json.loads(raw) if raw is not None else {}
     ds.close()
     return TrainingArrays(obs, actions.astype(np.float32), mask, valid, norm, train_demos, valid_demos,
-                          max(t for _, _, t in ds.demos), notes, env_args, int(perturbed.sum()))
+                          max(t for _, _, t in ds.demos), notes, env_args, int(perturbed.sum()), idle)
+
+
+IDLE_TOLERANCE = 1e-3
+
+
+def idle_items(actions: np.ndarray, mask: np.ndarray, tol: float = IDLE_TOLERANCE) -> np.ndarray:
+    """(N,) bool: items whose action chunk (the steps inside the demo) stays within `tol` of its first action
+    in every dimension (raw action space, [-1, 1]): the operator is holding still, waiting for something the
+    observation may not show (a look's timer, a waypoint timeout, a settling base).
+
+    Why it matters: a scripted operator waits a fixed time in a state that barely changes, so the data says
+    "hold still here" for a state a policy cannot tell from the moment the wait ends; a cloned policy that
+    lands there holds still for good (seen in shelf_restock rollouts: stopped above the item for 800 steps).
+    `train --drop-idle` leaves these items out of training (robot-learning pipelines commonly filter such
+    no-op steps); a wait whose end the observation does show (fingers closing) is then learnt from its ends."""
+    first = actions[:, :1]
+    still = (np.abs(actions - first) <= tol).all(axis=2) | ~mask
+    return still.all(axis=1)

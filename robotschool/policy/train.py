@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from robotschool.errors import OutputPathError
+from robotschool.errors import DatasetError, OutputPathError
 from robotschool.policy.data import DEFAULT_OBS_KEYS, load_training_arrays
 from robotschool.policy.model import CONFIG_FILE, PolicyConfig, build_model, require_torch, save_policy
 
@@ -57,8 +57,9 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
                  lr: float = 1e-3, weight_decay: float = 1e-4, obs_noise: float = 0.1, seed: int = 0,
                  threads: int | None = None, eval_every: int = 250, overwrite: bool = False,
                  progress: bool | None = None, history: int = 1, rel_objects: int = 0,
-                 keep_perturbed: bool = False, obs_std_floor: float = 0.01) -> TrainResult:
-    """Train on `data` and save the policy folder `out` (policy.json, policy.pt, loss.png)."""
+                 keep_perturbed: bool = False, obs_std_floor: float = 0.01, drop_idle: bool = False) -> TrainResult:
+    """Train on `data` and save the policy folder `out` (policy.json, policy.pt, loss.png).
+    `drop_idle` leaves out the items whose whole action chunk holds still (`data.idle_items`)."""
     torch = require_torch()
     out = Path(out)
     if (out / CONFIG_FILE).exists() and not overwrite:
@@ -75,7 +76,11 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
                                   keep_perturbed=keep_perturbed, obs_std_floor=obs_std_floor)
     for note in arrays.notes:
         print(f"note: {note}", file=sys.stderr)
-    train_idx = np.flatnonzero(~arrays.valid)
+    use = ~arrays.valid & ~arrays.idle if drop_idle else ~arrays.valid
+    train_idx = np.flatnonzero(use)
+    if not len(train_idx):
+        raise DatasetError(f"{data}: no training items left (every one is a valid demo's or, with drop_idle, "
+                           f"holds still); generate more demos or train without --drop-idle")
     valid_idx = np.flatnonzero(arrays.valid)
     obs_t = torch.from_numpy(arrays.obs)
     act_t = torch.from_numpy(arrays.actions)
@@ -145,7 +150,8 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
         training={"data": str(Path(data).resolve()), "steps": steps, "batch_size": batch_size, "lr": lr,
                   "weight_decay": weight_decay, "obs_noise": obs_noise, "seed": seed, "loss": "masked L1",
                   "perturbed_actions": arrays.perturbed_actions, "keep_perturbed": keep_perturbed,
-                  "obs_std_floor": obs_std_floor,
+                  "obs_std_floor": obs_std_floor, "drop_idle": drop_idle,
+                  "idle_items_dropped": int((arrays.idle & ~arrays.valid).sum()) if drop_idle else 0,
                   "train_demos": len(arrays.train_demos), "valid_demos": len(arrays.valid_demos),
                   "samples": int(len(train_idx)), "final_train_loss": ema, "final_valid_loss": final_valid,
                   "seconds": round(seconds, 1), "torch_threads": torch.get_num_threads(), "curve": curve,

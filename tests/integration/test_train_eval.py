@@ -223,3 +223,34 @@ def test_learnability_script_mixes_clean_and_recovery_demos(tmp_path):
     bad = run("--mix", "--out-dir", "lb")
     assert bad.returncode == 2 and "--mix merges recovery demos with clean ones" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_idle_items_are_chunks_that_hold_still():
+    """idle_items: an item is idle when every in-demo action of its chunk stays within the tolerance of its first;
+    steps past the demo's end (masked) do not count."""
+    from robotschool.policy.data import IDLE_TOLERANCE, idle_items
+
+    a = np.zeros((4, 3, 2), np.float32)
+    a[1, 2, 0] = 0.5                                   # moves at the chunk's last step
+    a[2, 1, 1] = IDLE_TOLERANCE / 2                    # jitter within the tolerance
+    a[3, 2, 0] = 0.5                                   # moves, but past the demo's end
+    mask = np.ones((4, 3), bool)
+    mask[3, 2] = False
+    assert idle_items(a, mask).tolist() == [True, False, True, True]
+
+
+def test_drop_idle_trains_without_the_waiting_steps(trained, tmp_path):
+    """Scripted demos wait (a grasp closing, a settle); --drop-idle leaves those items out and says how many."""
+    d, _ = trained
+    arrays = load_training_arrays(d / "demos.hdf5", DEFAULT_OBS_KEYS, CHUNK)
+    raw = arrays.actions * arrays.normalizer.act_std + arrays.normalizer.act_mean
+    idle = arrays.idle
+    assert 0 < idle.sum() < len(idle)
+    i = int(np.flatnonzero(idle & arrays.mask.all(axis=1))[0])
+    assert np.abs(raw[i] - raw[i, 0]).max() <= 1e-3 + 1e-6
+    r = _cli("train", "--data", "demos.hdf5", "--out", str(tmp_path / "idle"), "--steps", "5", "--chunk", str(CHUNK),
+             "--hidden", "16", "--batch-size", "16", "--drop-idle", cwd=d)
+    assert r.returncode == 0, r.stderr
+    training = json.loads((tmp_path / "idle" / "policy.json").read_text())["training"]
+    assert training["drop_idle"] and training["idle_items_dropped"] == int((idle & ~arrays.valid).sum())
+    assert training["samples"] == int((~idle & ~arrays.valid).sum())
