@@ -144,10 +144,12 @@ class RobotEnv:
         Warming: the last step's action is decoded and solved again and the answer thrown away. Both are pure
         functions of the action and the measured joints (nothing is applied, nothing is stored but the
         kinematics' one-entry memo, which Robot.prepare then sets to the measured joints), so the next step is
-        bit for bit what it would be without it. Why: between two ticks the physics substeps and the sleep
-        push the solver's code and data out of the CPU caches, and the step after the device sample ran ~1.6x
-        slower than the same work repeated (measured side by side in the live loop, compute CPU time median
-        2.0-2.2 -> 1.3 ms; see scripts/bench_teleop.py). It costs about one solve per tick (~1 ms of 50).
+        bit for bit what it would be without it. Why: between two ticks the physics substeps, the sleep and
+        other processes push the solver's code and data out of the CPU caches, and the step after the device
+        sample ran slower than the same work repeated. Measured (scripts/bench_teleop.py --warm-up both, live
+        IK budget, warm-up on / off): on a busy machine (load 2-3) compute CPU time median 2.0-2.2 -> 1.3 ms in
+        reach and 0.51 out of reach; on a quiet one (load 0.5) only 0.95 in reach and 0.88 out of reach. It
+        costs about one solve per tick (~1 ms of 50).
         """
         if self._last_action is not None:
             self.robot.solve(self.codec.decode(self._last_action), self.ik_budget)
