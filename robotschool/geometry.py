@@ -10,15 +10,15 @@ import math
 
 import numpy as np
 
+# `clip(a, lo, hi)` is `np.clip(a, lo, hi)` with both bounds given, bit for bit: np.clip's own kernel (np.clip
+# checks for a missing bound and then calls exactly this ufunc) without its ~3 us of Python dispatch per call.
+# The live control path clips ~25 times per tick (tests/unit/test_actions_retarget.py checks it against
+# np.clip, NaN, -0.0 and infinities included).
 try:  # numpy >= 2
-    from numpy._core.umath import clip as _clip_kernel
+    from numpy._core import umath as _umath
 except ImportError:  # numpy 1.x
-    from numpy.core.umath import clip as _clip_kernel
-
-clip = _clip_kernel
-"""`np.clip(a, lo, hi)` with both bounds given, bit for bit: np.clip's own kernel (np.clip checks for a missing
-bound and then calls exactly this ufunc) without its ~3 us of Python dispatch per call. The live control path
-clips ~25 times per tick (tests/test_geometry.py checks it against np.clip, NaN, -0.0 and infinities included)."""
+    from numpy.core import umath as _umath
+clip = _umath.clip
 
 
 def quat_to_matrix(q) -> np.ndarray:
