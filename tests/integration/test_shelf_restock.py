@@ -41,6 +41,8 @@ def test_layout_is_randomised_within_the_yaml(env):
         counts.add(len(gaps))
         yaws.append(p["shelf"]["yaw"])
         obs_sizes.add(obs[schema.OBS_OBJECT].size)
+        slots = obs[schema.OBS_OBJECT].reshape(-1, 7)[2 + env.task.max_basket:]
+        assert [k for k in range(n_slots) if not slots[k].any()] == gaps     # entry k is slot k's item
         assert c.gaps.count[0] <= len(gaps) <= c.gaps.count[1]
         assert set(p["planogram"]) == set(c.categories)                  # every category has a slot
         assert sorted(g["slot"] for g in p["goods"]) == sorted(set(range(n_slots)) - set(gaps))

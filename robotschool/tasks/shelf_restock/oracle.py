@@ -43,7 +43,7 @@ class ShelfOracle(StationOracle):
         self.place_speed = uniform(rng, oc.place_speed)
         self.approach = uniform(rng, oc.approach)
         speeds = (uniform(rng, oc.walk_speed), oc.side_speed, uniform(rng, oc.turn_speed))
-        self.nav = Navigator(speeds, oc.accel)
+        self.nav = Navigator(speeds, oc.accel, min_speed=oc.finish_speed)
         self.corner_nav = Navigator(speeds, oc.accel, pos_tol=0.03, yaw_tol=0.05)
         self.route: list[tuple[float, float, float]] = []     # corners before base_goal (world x, y, yaw)
         tallest = max(r[1] for cat in self.cfg.categories.values() for r in cat.size[-1:])

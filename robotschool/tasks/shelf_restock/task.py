@@ -97,6 +97,7 @@ class ShelfOracleConfig:
     side_speed: float = field(default=0.25, metadata=check(lo=0.05))
     turn_speed: tuple[float, float] = (0.6, 0.8)
     accel: tuple[float, float, float] = (0.6, 0.6, 1.2)
+    finish_speed: tuple[float, float] = (0.0, 0.0)   # m/s, rad/s floor near a stand pose (motion.Navigator)
     arm: str = field(default="left", metadata=check(choices=("left", "right")))
     hand_y: float = field(default=0.15, metadata=check(lo=-0.4, hi=0.4))   # the working hand's lateral offset
     reach_basket: float = field(default=0.36, metadata=check(lo=0.2, hi=0.6))   # base to a basket item (x)
@@ -285,7 +286,9 @@ class ShelfRestock(Task):
 
     def object_obs(self, world: World, base: Pose) -> np.ndarray:
         """Fixed size in every episode (policies and dataset statistics need that): the shelf frame, the
-        basket, `max_basket` basket items and one entry per slot for the shelved goods, zeros where absent."""
+        basket, `max_basket` basket items and one entry per slot for the shelved goods, zeros where a slot
+        started empty. Entry k is always slot k's item, so a gap is visible to a policy as the entry that is
+        zero (packed in order, the gap's slot would only show as a shift of every later entry)."""
         inv = base.inverse()
         p = world.p
 
@@ -298,10 +301,10 @@ class ShelfRestock(Task):
         for body in [self.basket_body, *self.basket_items]:
             out.append(rel(Pose(*p.getBasePositionAndOrientation(body))))
         out += [np.zeros(7)] * (self.max_basket - len(self.basket_items))
-        for body in self.shelved:
-            out.append(rel(Pose(*p.getBasePositionAndOrientation(body))))
-        out += [np.zeros(7)] * (self.geometry(self._params).slots - len(self.shelved))
-        return np.concatenate(out)
+        slots = [np.zeros(7)] * self.geometry(self._params).slots
+        for body, item in zip(self.shelved, self._params["goods"]):
+            slots[item["slot"]] = rel(Pose(*p.getBasePositionAndOrientation(body)))
+        return np.concatenate(out + slots)
 
     # -- success -------------------------------------------------------------------------------------------
     def slot_of(self, world: World, body: int, item: dict[str, Any]) -> int | None:
