@@ -41,8 +41,15 @@ def test_layout_is_randomised_within_the_yaml(env):
         counts.add(len(gaps))
         yaws.append(p["shelf"]["yaw"])
         obs_sizes.add(obs[schema.OBS_OBJECT].size)
-        slots = obs[schema.OBS_OBJECT].reshape(-1, 7)[2 + env.task.max_basket:]
+        rows = obs[schema.OBS_OBJECT].reshape(-1, 7)[2 + env.task.max_basket:]
+        slots, goal = rows[:n_slots], rows[n_slots:]
         assert [k for k in range(n_slots) if not slots[k].any()] == gaps     # entry k is slot k's item
+        assert len(goal) == c.gaps.count[1] and not goal[len(gaps):].any()   # the goal: each gap's centre
+        b = obs[schema.OBS_BASE_POSE]
+        for k, entry in zip(gaps, goal):
+            centre = shelf_to_world(env.task.shelf_pose(p), env.task.geometry(p).slot_centre(k))
+            assert np.allclose(Pose(b[:3], b[3:]).inverse().compose(Pose(centre, [0, 0, 0, 1])).pos, entry[:3],
+                               atol=1e-5)
         assert c.gaps.count[0] <= len(gaps) <= c.gaps.count[1]
         assert set(p["planogram"]) == set(c.categories)                  # every category has a slot
         assert sorted(g["slot"] for g in p["goods"]) == sorted(set(range(n_slots)) - set(gaps))

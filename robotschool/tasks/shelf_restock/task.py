@@ -139,8 +139,9 @@ class ShelfRestockConfig(SceneConfig):
 @SCENES.register("shelf_restock")
 class ShelfRestock(Task):
     """Object observation order (7 values each, robot base frame): the shelf frame, the basket, the basket
-    items (zeros past the drawn count, up to `max_basket`), then the goods on the shelf (zeros past the drawn
-    count, up to the number of slots)."""
+    items (zeros past the drawn count, up to `max_basket`), then one entry per slot: the item that started in
+    that slot, zeros for a slot that started empty (a gap); then the goal, one entry per gap (up to the most
+    gaps): the empty slot's centre on its board, with the shelf's yaw."""
 
     config_cls = ShelfRestockConfig
 
@@ -288,7 +289,11 @@ class ShelfRestock(Task):
         """Fixed size in every episode (policies and dataset statistics need that): the shelf frame, the
         basket, `max_basket` basket items and one entry per slot for the shelved goods, zeros where a slot
         started empty. Entry k is always slot k's item, so a gap is visible to a policy as the entry that is
-        zero (packed in order, the gap's slot would only show as a shift of every later entry)."""
+        zero (packed in order, the gap's slot would only show as a shift of every later entry). Last, the goal:
+        the centre of each slot that started empty (on its board, shelf yaw), in slot order, zeros up to the
+        YAML's most gaps. Why: a low-dim policy would otherwise have to turn "entry k is zero" into slot k's
+        position through the shelf's geometry, and measured it does that to about a column (10 cm) off;
+        robot-learning envs hand a policy its goal the same way (a target site, a goal position)."""
         inv = base.inverse()
         p = world.p
 
@@ -297,14 +302,18 @@ class ShelfRestock(Task):
             return np.concatenate([r.pos, r.quat])
 
         sx, sy, syaw = self.shelf_pose(self._params)
-        out = [rel(Pose([sx, sy, 0.0], geometry.yaw_quat(syaw)))]
+        shelf = Pose([sx, sy, 0.0], geometry.yaw_quat(syaw))
+        out = [rel(shelf)]
         for body in [self.basket_body, *self.basket_items]:
             out.append(rel(Pose(*p.getBasePositionAndOrientation(body))))
         out += [np.zeros(7)] * (self.max_basket - len(self.basket_items))
-        slots = [np.zeros(7)] * self.geometry(self._params).slots
+        geo = self.geometry(self._params)
+        slots = [np.zeros(7)] * geo.slots
         for body, item in zip(self.shelved, self._params["goods"]):
             slots[item["slot"]] = rel(Pose(*p.getBasePositionAndOrientation(body)))
-        return np.concatenate(out + slots)
+        gaps = [rel(shelf.compose(Pose(geo.slot_centre(k), [0.0, 0.0, 0.0, 1.0]))) for k in self._params["gaps"]]
+        gaps += [np.zeros(7)] * (self.config.gaps.count[1] - len(gaps))
+        return np.concatenate(out + slots + gaps)
 
     # -- success -------------------------------------------------------------------------------------------
     def slot_of(self, world: World, body: int, item: dict[str, Any]) -> int | None:
