@@ -265,9 +265,12 @@ class DatasetWriter:
     def _open(self, *, overwrite: bool, resume: bool) -> None:
         shards = _list_shards(self._parts)
         exists = self._path.exists()
-        if (exists or shards) and not (overwrite or resume):
+        if exists and not (overwrite or resume):
             raise OutputPathError(f"{self._path} exists; pass --overwrite to replace it or --resume to "
                                   f"continue it")
+        if shards and not (overwrite or resume):
+            raise OutputPathError(f"{self._parts} holds {len(shards)} episode(s) of a run into {self._path} that "
+                                  f"did not finish; pass --resume to keep them or --overwrite to discard them")
         # A stale main-file temp is a commit killed midway; shard temps are adds killed midway.
         # Neither was ever acknowledged, and we hold the lock, so nobody else is writing them.
         self._tmp.unlink(missing_ok=True)

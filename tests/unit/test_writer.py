@@ -332,8 +332,10 @@ def test_kill_9_never_loses_acknowledged_episodes(tmp_path: Path, case: str) -> 
     if path.exists():                                      # whatever the moment, the main file is valid
         with h5py.File(path, "r") as f:
             assert_consistent(f)
-    with pytest.raises(OutputPathError, match="--resume"):  # leftovers are never silently overwritten
+    with pytest.raises(OutputPathError, match="--resume") as err:  # leftovers are never silently overwritten
         DatasetWriter(path, DATA_ATTRS)
+    if not path.exists():                                  # only staged episodes: the message says where
+        assert ".parts" in str(err.value) and "did not finish" in str(err.value)
     with DatasetWriter(path, DATA_ATTRS, resume=True) as writer:
         assert set(acked) <= writer.done_keys()
     with h5py.File(path, "r") as f:
