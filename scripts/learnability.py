@@ -19,7 +19,9 @@ recipe of the README's table.
 tray_unloading's one-tray variant is a long episode (walk to the rack, carry the tray over 2 m to the cart,
 walk back); its `object` holds the trays and the cart. shelf_restock is listed with one gap and no distractor
 in the basket: its `object` holds poses only (no category), so with distractors a low-dim policy could not
-tell which item to take.
+tell which item to take; the one basket item is object 2, so `--rel-objects 3` gives the policy each hand's
+offset to it (what took shelf_restock from 10/39 to 20/30 in session 6), and the gap's slot centre ends
+`object` (the goal).
 
 The dataset is resumed when it already exists (same seed and overrides), so a rerun only trains and evaluates.
 The issue's goal is >= 80% success on at least three stations.
