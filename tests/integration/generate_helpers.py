@@ -23,6 +23,13 @@ RANDOM_ID_ATTRS = {schema.ATTR_SHARD}               # unique per write, by desig
 INTERRUPTED = (130, -signal.SIGINT)
 
 
+def restore_sigint() -> None:
+    """Popen `preexec_fn` for a child the test will Ctrl-C: SIGINT back to its default action before exec.
+    A shell starts background jobs (`cmd &`, so a CI run launched that way) with SIGINT ignored, children
+    inherit that, and Python then never raises KeyboardInterrupt: the signal the test sends would be lost."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli_env() -> dict[str, str]:
     """The environment for a `python -m robotschool.cli` subprocess that imports this checkout."""
     return dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))

@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from generate_helpers import INTERRUPTED
+from generate_helpers import INTERRUPTED, restore_sigint
 from robotschool.generate import generate
 from robotschool.recording import schema
 
@@ -55,7 +55,8 @@ def test_ctrl_c_exits_130_keeping_recorded_episodes(tmp_path: Path):
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-m", "robotschool.cli", "generate", "--episodes", "50", "--set", "parts.count=1",
            "--out", "k.hdf5"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=restore_sigint)
     parts = tmp_path / "k.hdf5.parts"
     deadline = time.monotonic() + 60
     while not list(parts.glob("*.h5")) and proc.poll() is None and time.monotonic() < deadline:

@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from generate_helpers import INTERRUPTED, assert_same_file, cli_env, robotschool
+from generate_helpers import INTERRUPTED, restore_sigint, assert_same_file, cli_env, robotschool
 from generate_helpers import datasets as _datasets
 from generate_helpers import demos
 from generate_helpers import keys as _keys
@@ -112,7 +112,8 @@ def test_ctrl_c_with_workers_exits_130_keeping_a_prefix(tmp_path: Path):
     # mid-run, never after the last episode (a CI run once finished all 50 of an earlier version first)
     cmd = [sys.executable, "-m", "robotschool.cli", "generate", "--episodes", "1000", "--set", "parts.count=1",
            "--workers", "2", "--out", "k.hdf5"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=restore_sigint)
     parts = tmp_path / "k.hdf5.parts"
     deadline = time.monotonic() + 90
     while not list(parts.glob("*.h5")) and proc.poll() is None and time.monotonic() < deadline:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import ray
 
-from generate_helpers import INTERRUPTED, assert_same_file, cli_cmd, cli_env, keys, robotschool
+from generate_helpers import INTERRUPTED, assert_same_file, cli_cmd, cli_env, keys, restore_sigint, robotschool
 from robotschool.generate import generate
 
 ONE_PART = ["parts.count=1"]
@@ -70,7 +70,7 @@ def test_cli_with_its_own_local_ray_then_ctrl_c_keeps_identical_episodes(process
     proc = subprocess.Popen(cli_cmd("generate", "--episodes", "50", "--set", "parts.count=1", "--workers", "2",
                                     "--backend", "ray", "--out", "k.hdf5"),
                             cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=restore_sigint)
     parts = tmp_path / "k.hdf5.parts"
     deadline = time.monotonic() + 120
     while len(list(parts.glob("*.h5"))) < N and proc.poll() is None and time.monotonic() < deadline:
