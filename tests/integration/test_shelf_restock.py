@@ -173,3 +173,25 @@ def test_same_seed_same_episode_through_the_look(env):
         runs.append(ep)
     np.testing.assert_array_equal(runs[0].states, runs[1].states)
     np.testing.assert_array_equal(runs[0].actions, runs[1].actions)
+
+
+def test_stands_scatter_along_the_shelf_by_the_yaml_side_noise():
+    """`oracle.stand_side_noise`: the scripted operator stops up to that far beside the nominal stand, along the
+    shelf only (so demos show the hand correcting sideways over a slot), and not at all when it is 0."""
+    spreads = {}
+    for side in (0.0, 0.03):
+        e = RobotEnv("shelf_restock", overrides=NO_SETTLE + ["oracle.stand_noise=0", f"oracle.stand_side_noise={side}"],
+                     cameras=[])
+        try:
+            obs = e.reset(seed=[0, 1])
+            oracle = e.make_oracle()
+            shelf = Pose(obs[schema.OBS_BASE_POSE][:3], obs[schema.OBS_BASE_POSE][3:]).compose(oracle._shelf(obs))
+            target = oracle._slot(obs, 0)
+            stands = np.array([oracle._stand(obs, target, 0.36)[:2] for _ in range(200)])
+            local = np.array([shelf.inverse().compose(Pose([x, y, 0.0], [0, 0, 0, 1])).pos[:2] for x, y in stands])
+            spreads[side] = np.ptp(local, axis=0)       # (across the shelf, along it)
+        finally:
+            e.close()
+    assert spreads[0.0].max() < 1e-9
+    assert spreads[0.03][0] < 1e-9                       # never closer to or further from the shelf
+    assert 0.05 < spreads[0.03][1] <= 0.06 + 1e-9        # up to 3 cm either side, and it uses the range

@@ -125,6 +125,8 @@ class ShelfOracle(StationOracle):
         c, s = math.cos(yaw), math.sin(yaw)
         hy = self.oc.hand_y if self.arm == "left" else -self.oc.hand_y
         n = self.rng.uniform(-self.oc.stand_noise, self.oc.stand_noise, size=2)
+        if self.oc.stand_side_noise > 0:          # along the shelf (the base's y axis at the stand)
+            hy += self.rng.uniform(-self.oc.stand_side_noise, self.oc.stand_side_noise)
         return (float(t[0] - c * reach_x + s * hy + n[0]), float(t[1] - s * reach_x - c * hy + n[1]), yaw)
 
     def _carry_pose(self, reach_x: float, height: float, yaw: float) -> Pose:

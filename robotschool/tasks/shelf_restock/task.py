@@ -113,6 +113,11 @@ class ShelfOracleConfig:
     waypoint_timeout: float = field(default=2.0, metadata=check(lo=0.1))
     hand_tolerance: float = field(default=0.015, metadata=check(lo=0.001))
     stand_noise: float = field(default=0.008, metadata=check(lo=0.0, hi=0.03))
+    # extra along-the-shelf offset of every stand (uniform +-, metres; 0 = none and no draw): an operator does not
+    # stop exactly in front of a slot, and demos whose hand always travels the same few millimetres sideways teach
+    # a policy nothing about correcting a stand that came out a few centimetres off (seen in rollouts: stopped 2 cm
+    # beside the gap, the hand froze over the board instead of moving over the slot)
+    stand_side_noise: float = field(default=0.0, metadata=check(lo=0.0, hi=0.08))
     position_noise: float = field(default=0.002, metadata=check(lo=0.0, hi=0.01))
 
 
