@@ -53,7 +53,9 @@ from typing import Any, Iterator, Sequence
 
 import h5py
 import numpy as np
+import yaml
 
+from robotschool import config
 from robotschool.errors import ConfigError, OutputPathError, RobotschoolError
 from robotschool.generate_pools import BACKENDS, make_pool, sigint_deferred
 from robotschool.perturb import ATTR_PERTURB, OP_PERTURB_OFFSET, Perturbation, PerturbedDevice
@@ -442,6 +444,32 @@ def _check_resume_matches(path: Path, env, seed: int, perturb: Perturbation | No
             k = diff[0]
             raise OutputPathError(f"{path} was generated with {k}={old.get(k)!r}, this run has {k}={new.get(k)!r}; "
                                   f"resume with the same options, or write to another file")
+    if schema.ATTR_CONFIG in attrs:          # the scene YAML (or a default in the code) changed since the file began
+        old_cfg = yaml.safe_load(attrs[schema.ATTR_CONFIG])
+        new_cfg = yaml.safe_load(yaml.safe_dump(config.to_dict(env.config), sort_keys=False))   # as stored
+        where = _first_difference(old_cfg, new_cfg)
+        if where is not None:
+            key, a, b = where
+            raise OutputPathError(f"{path} was generated with scene config {key}={a!r}, this run has {key}={b!r}; "
+                                  f"its episodes would not match the new ones: resume with the config it was made "
+                                  f"with, or write to another file (robotschool merge joins files)")
+
+
+_MISSING = "<not set>"
+
+
+def _first_difference(a: Any, b: Any, key: str = "") -> tuple[str, Any, Any] | None:
+    """The first dotted key whose values differ between two parsed configs, with both values; None if equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            sub = f"{key}.{k}" if key else str(k)
+            if k not in a or k not in b:
+                return sub, a.get(k, _MISSING), b.get(k, _MISSING)
+            found = _first_difference(a[k], b[k], sub)
+            if found is not None:
+                return found
+        return None
+    return None if a == b else (key, a, b)
 
 
 def _count_successes(path: Path, keys: set[str]) -> int:

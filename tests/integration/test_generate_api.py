@@ -2,21 +2,20 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import h5py
 import pytest
+import yaml
 
-from generate_helpers import INTERRUPTED, restore_sigint
+from generate_helpers import INTERRUPTED, cli_cmd, cli_env, restore_sigint
+from robotschool.errors import OutputPathError
 from robotschool.generate import generate
 from robotschool.recording import schema
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ONE_PART = ["parts.count=1"]
 HOPELESS = ["parts.count=1", "horizon_s=0.3"]       # 6 control steps: the operator cannot finish
 
@@ -36,6 +35,14 @@ def test_resume_skips_done_attempts_and_counts_their_successes(tmp_path: Path):
     assert _keys(out) == ["attempt_000000", "attempt_000001"]
     again = generate("parts_sorting", 2, out, overrides=ONE_PART, resume=True, progress=False)
     assert (again.successes, again.attempts) == (2, 0)
+    # a file begun under another scene config (here: an older YAML's oracle noise) is not continued
+    with h5py.File(out, "r+") as f:
+        cfg = yaml.safe_load(f["data"].attrs[schema.ATTR_CONFIG])
+        cfg["oracle"]["position_noise"] = cfg["oracle"]["position_noise"] + 0.001
+        f["data"].attrs[schema.ATTR_CONFIG] = yaml.safe_dump(cfg, sort_keys=False)
+    with pytest.raises(OutputPathError, match=r"scene config oracle\.position_noise=.*write to another file"):
+        generate("parts_sorting", 3, out, overrides=ONE_PART, resume=True, progress=False)
+    assert _keys(out) == ["attempt_000000", "attempt_000001"]          # nothing lost
 
 
 def test_keep_failed_and_max_attempts(tmp_path: Path, caplog: pytest.LogCaptureFixture):
@@ -52,10 +59,8 @@ def test_keep_failed_and_max_attempts(tmp_path: Path, caplog: pytest.LogCaptureF
 
 
 def test_ctrl_c_exits_130_keeping_recorded_episodes(tmp_path: Path):
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "robotschool.cli", "generate", "--episodes", "50", "--set", "parts.count=1",
-           "--out", "k.hdf5"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    cmd = cli_cmd("generate", "--episodes", "50", "--set", "parts.count=1", "--out", "k.hdf5")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=restore_sigint)
     parts = tmp_path / "k.hdf5.parts"
     deadline = time.monotonic() + 60
