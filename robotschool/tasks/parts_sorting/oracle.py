@@ -16,6 +16,7 @@ from robotschool import geometry
 from robotschool.recording import schema
 from robotschool.sim.parts import PARTS
 from robotschool.tasks.base import Reach, StationOracle, uniform
+from robotschool.tasks.motion import step_towards
 from robotschool.tasks.parts_sorting.task import PartsSorting, PartsSortingConfig
 from robotschool.types import ARMS, HandCommand, OperatorCommand, Pose
 
@@ -252,19 +253,8 @@ class SortingOracle(StationOracle):
 
     def _move(self, s: _ArmScript, obs, dt: float) -> bool:
         """Advance the hand target toward the goal; True once target and measured hand have arrived."""
-        step = self.speed * dt
-        d = s.goal.pos - s.target.pos
-        dist = float(np.linalg.norm(d))
-        pos = s.goal.pos if dist <= step else s.target.pos + d / dist * step
-        rerr = geometry.rotation_error(s.goal.rot, s.target.rot)
-        ang = float(np.linalg.norm(rerr))
-        max_turn = self.oc.turn_speed * dt
-        if ang <= max_turn:
-            rot = s.goal.rot
-        else:
-            rot = geometry.axis_angle_matrix(rerr / ang, max_turn) @ s.target.rot
-        s.target = Pose.from_matrix(pos, rot)
-        if dist > step or ang > max_turn:
+        s.target, there = step_towards(s.target, s.goal, self.speed, self.oc.turn_speed, dt)
+        if not there:
             return False
         tcp = obs[schema.OBS_EEF_POS.format(arm=s.arm)]
         return float(np.linalg.norm(tcp - s.goal.pos)) < 0.01
