@@ -28,8 +28,10 @@ sample was taken) and `operator/applied_time` (env.step's `applied_at`: when the
 """
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from robotschool import config
+from robotschool.control import ik_numba
 from robotschool.control.ik import IKBudget
 from robotschool.devices.base import Device
 from robotschool.env import RobotEnv
@@ -69,7 +72,15 @@ class TeleopSettings:
 
 
 def load_settings(overrides: Sequence[str] = ()) -> TeleopSettings:
-    return config.load(TeleopSettings, configs_dir() / "devices" / "teleop.yaml", overrides)
+    """configs/devices/teleop.yaml with overrides. Its IK kernel `numba` needs the `fast` extra: without numba
+    installed the live IK runs on numpy (a warning says so), and the files record the kernel that ran."""
+    settings = config.load(TeleopSettings, configs_dir() / "devices" / "teleop.yaml", overrides)
+    if settings.ik_budget.kernel == "numba" and not ik_numba.available():
+        logging.getLogger(__name__).warning(
+            "teleop: numba is not installed, so the live IK runs on numpy (about 1 ms more per tick); "
+            "pip install 'robotschool[fast]' for the compiled kernel")
+        settings = dataclasses.replace(settings, ik_budget=dataclasses.replace(settings.ik_budget, kernel="numpy"))
+    return settings
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Teleop control-loop benchmark: device event -> joint targets, and missed control ticks at 20 Hz.
 
-    python scripts/bench_teleop.py [--seconds 10] [--ik-budget batch|live|both] [--warm-up on|off|both]
+    python scripts/bench_teleop.py [--seconds 10] [--ik-budget batch|live|both] [--ik-kernel numpy|numba|both]
+                                   [--warm-up on|off|both]
                                    [--skip-gui] [--skip-headless]
 
 1. headless: the real TeleopSession loop (DIRECT physics, wall-clock paced at the scene's control rate) driven by
@@ -8,7 +9,8 @@
    and `out_of_reach` (hand pushed forward and up for good: the worst case of a live operator), each with the
    full batch IK and with the live IK budget (configs/devices/teleop.yaml `ik_budget`) side by side; the live
    runs go twice, with and without RobotEnv.prepare's warm-up solve (the last action solved again before the
-   device poll, what teleop does), and print the ratio (--warm-up). Per tick:
+   device poll, what teleop does), and print the ratio (--warm-up), once per IK kernel (--ik-kernel: numpy, and
+   numba, the compiled one of the `fast` extra that teleop.yaml selects), with their ratio. Per tick:
    compute (device poll -> joint targets applied) in wall and CPU time, how much of it is IK, the whole tick's
    wall/CPU time against the deadline, lateness, and missed ticks.
 2. gui: `robotschool teleop` as a subprocess in a PyBullet window under Xvfb (started here if DISPLAY is unset),
@@ -46,17 +48,22 @@ MOTIONS = {
 }
 
 
-def headless(seconds: float, budget: str, motion: str, warm: bool = True) -> dict[str, float]:
+def headless(seconds: float, budget: str, motion: str, warm: bool = True, kernel: str | None = None
+             ) -> dict[str, float]:
     """The real TeleopSession loop (DIRECT physics, no window) with the keyboard device on a synthetic key source.
-    `warm=False` drops RobotEnv.prepare's warm-up solve (keeps Robot.prepare): the loop as it was before it."""
+    `warm=False` drops RobotEnv.prepare's warm-up solve (keeps Robot.prepare): the loop as it was before it.
+    `kernel` (live budget only): the IK kernel, numpy or numba (default: teleop.yaml's)."""
+    import dataclasses
+
     from robotschool.devices.keyboard import KeyboardDevice
     from robotschool.env import RobotEnv
     from robotschool.recording.writer import DatasetWriter
     from robotschool.teleop import TeleopSession, load_settings
 
     settings = load_settings()
+    live = settings.ik_budget if kernel is None else dataclasses.replace(settings.ik_budget, kernel=kernel)
     env = RobotEnv("parts_sorting", overrides=["parts.count=1"], cameras=[],
-                   ik_budget=settings.ik_budget if budget == "live" else None)
+                   ik_budget=live if budget == "live" else None)
     env.reset(seed=[0, 0])
     if not warm:
         env.prepare = env.robot.prepare
@@ -92,7 +99,8 @@ def headless(seconds: float, budget: str, motion: str, warm: bool = True) -> dic
     c, cc = np.array(s.compute) * 1e3, np.array(s.compute_cpu) * 1e3
     ik = np.array(solve_times[-n:]) * 1e3
     late = np.array(s.lateness) * 1e3
-    tag = f"headless {motion:12s} ik={budget:5s}{'' if warm else ' no warm-up'}"
+    name = budget if budget == "batch" else f"live/{live.kernel}"
+    tag = f"headless {motion:12s} ik={name:11s}{'' if warm else ' no warm-up'}"
     print(f"{tag}: {s.ticks} ticks at {hz} Hz, {s.missed_ticks} missed; right target unreached in "
           f"{sum(unreached[-n:])} ticks")
     print(f"{tag}:   compute (poll -> targets applied) wall median {np.median(c):.2f} p99 {np.percentile(c, 99):.2f} "
@@ -172,6 +180,9 @@ def main() -> None:
     ap.add_argument("--ik-budget", choices=["batch", "live", "both"], default="both",
                     help="headless runs: batch = the full IK of generation, live = configs/devices/teleop.yaml "
                          "ik_budget (what teleop uses), both = side by side (default)")
+    ap.add_argument("--ik-kernel", choices=["numpy", "numba", "both"], default="both",
+                    help="live-budget runs: the IK kernel (control/ik.py IKBudget.kernel); both = side by side with "
+                         "their ratio (default; numba needs the fast extra)")
     ap.add_argument("--warm-up", choices=["on", "off", "both"], default="both",
                     help="live-budget runs with RobotEnv.prepare's warm-up solve before the device poll (on, what "
                          "teleop does), without it (off), or both one after the other with their ratio (default)")
@@ -181,12 +192,24 @@ def main() -> None:
     if not a.skip_headless:
         budgets = ["batch", "live"] if a.ik_budget == "both" else [a.ik_budget]
         warms = {"on": [True], "off": [False], "both": [True, False]}[a.warm_up]
+        kernels = ["numpy", "numba"] if a.ik_kernel == "both" else [a.ik_kernel]
         for motion in MOTIONS:
             for budget in budgets:
-                runs = {w: headless(a.seconds, budget, motion, w) for w in (warms if budget == "live" else [True])}
-                if len(runs) == 2:
-                    r = {k: runs[True][k] / runs[False][k] for k in runs[True]}
-                    print(f"headless {motion:12s} ik=live : warm-up on / off: compute wall median "
+                if budget == "batch":
+                    headless(a.seconds, budget, motion)
+                    continue
+                by_kernel = {}
+                for kernel in kernels:
+                    runs = {w: headless(a.seconds, budget, motion, w, kernel) for w in warms}
+                    by_kernel[kernel] = runs[True] if True in runs else runs[False]
+                    if len(runs) == 2:
+                        r = {k: runs[True][k] / runs[False][k] for k in runs[True]}
+                        print(f"headless {motion:12s} ik=live/{kernel}: warm-up on / off: compute wall median "
+                              f"{r['median']:.2f} p99 {r['p99']:.2f}, cpu median {r['median_cpu']:.2f} "
+                              f"p99 {r['p99_cpu']:.2f}")
+                if len(by_kernel) == 2:
+                    r = {k: by_kernel["numba"][k] / by_kernel["numpy"][k] for k in by_kernel["numpy"]}
+                    print(f"headless {motion:12s} ik=live: numba / numpy kernel: compute wall median "
                           f"{r['median']:.2f} p99 {r['p99']:.2f}, cpu median {r['median_cpu']:.2f} "
                           f"p99 {r['p99_cpu']:.2f}")
         print(f"machine load average after headless: {os.getloadavg()[0]:.2f}")

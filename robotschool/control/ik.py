@@ -16,6 +16,7 @@ import numpy as np
 
 from robotschool import geometry
 from robotschool.config import check
+from robotschool.control.ik_numba import NumbaSolver
 from robotschool.control.kinematics import KinematicChain
 from robotschool.types import ArmIKResult, Pose
 
@@ -61,6 +62,9 @@ class IKBudget:
     iterations: int = field(default=10, metadata=check(lo=1, hi=1000))
     restarts: int = field(default=0, metadata=check(lo=0, hi=MAX_RESTARTS))
     polish: bool = False              # re-solve without the posture pull when the first solve stalls
+    # "numba": the same solve compiled (control/ik_numba.py, the `fast` extra), a few microseconds instead of
+    # ~0.45 ms per arm, not bit for bit the numpy solver's answer; "numpy" is what files without this field used
+    kernel: str = field(default="numpy", metadata=check(choices=("numpy", "numba")))
 
 
 class ArmIK:
@@ -82,11 +86,29 @@ class ArmIK:
         fixed = np.random.default_rng(12345).uniform(0.15, 0.85, size=(MAX_RESTARTS, len(self.lower)))
         self._seeds = [self.rest_q, (self.lower + self.upper) / 2] + [self.lower + f * (self.upper - self.lower)
                                                                       for f in fixed]
+        self._compiled: NumbaSolver | None = None     # built on first use (IKBudget.kernel "numba")
+
+    def _kernel(self, budget: IKBudget | None):
+        """The inner solve the budget asks for: the numpy solver, or the same compiled (control/ik_numba.py)."""
+        if budget is None or budget.kernel == "numpy":
+            return self._solve_from
+        if self._compiled is None:
+            self._compiled = NumbaSolver(self)
+        return self._compiled
 
     def _errors(self, q_chain, target_p, target_r):
         p, r, jac = self.chain.fk_jacobian(q_chain)
         err = np.concatenate([target_p - p, geometry.rotation_error(target_r, r)])
         return err, jac[:, self.active]
+
+    def compile(self, budget: IKBudget | None, q_chain_now) -> None:
+        """Build the budget's kernel and run it once (the compiled one compiles, or loads its cache, on its first
+        call: seconds, which must not land in a live tick). Nothing is stored; the answer is thrown away."""
+        kernel = self._kernel(budget)
+        if kernel is not self._solve_from:
+            q = np.asarray(q_chain_now, dtype=np.float64)
+            p, r = self.chain.fk(q)
+            kernel(q, p, r, iterations=1)
 
     def _start(self, q_chain: np.ndarray) -> np.ndarray:
         """A solve's first iterate: the chain joints with the arm's clipped into its limits."""
@@ -171,16 +193,17 @@ class ArmIK:
         iters = None if budget is None else min(budget.iterations, s.iterations)
         if restarts is None:
             restarts = s.restarts if budget is None else min(budget.restarts, s.restarts)
-        best = self._solve_from(q_now, tp, tr, iterations=iters)
+        solve_from = self._kernel(budget)
+        best = solve_from(q_now, tp, tr, iterations=iters)
         if not self._converged(best) and (budget is None or budget.polish):
             # the posture pull can stall the last millimetres: polish without it
-            best = min(best, self._solve_from(best[0], tp, tr, posture=False, iterations=iters), key=self._score)
+            best = min(best, solve_from(best[0], tp, tr, posture=False, iterations=iters), key=self._score)
         for seed in self._seeds[:restarts]:
             if self._converged(best):
                 break
             start = q_now.copy()
             start[self.active] = seed
-            best = min(best, self._solve_from(start, tp, tr, posture=False, iterations=iters), key=self._score)
+            best = min(best, solve_from(start, tp, tr, posture=False, iterations=iters), key=self._score)
         q_sol = best[0][self.active]
         reachable = best[1] <= s.reach_pos_tolerance and best[2] <= s.reach_rot_tolerance
         capped = False

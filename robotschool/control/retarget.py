@@ -60,7 +60,9 @@ class Retargeter:
             grip = float(geometry.clip(hc.grip, 0.0, 1.0)) if np.isfinite(hc.grip) else current.grip
             out[arm] = HandTarget(Pose(clipped, pose.quat), grip)
         self.targets = out
-        twist = np.nan_to_num(np.asarray(cmd.base_twist, dtype=np.float64))
+        twist = np.asarray(cmd.base_twist, dtype=np.float64)
+        if not np.isfinite(twist).all():
+            twist = np.nan_to_num(twist)
         twist = geometry.clip(twist, -self.max_base, self.max_base)
         if cmd.head is not None and cmd.head.is_finite():
             self.head = head_yaw_pitch(calib.compose(cmd.head) if calib is not None else cmd.head)

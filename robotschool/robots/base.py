@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pybullet
 
 from robotschool import geometry
 from robotschool.control.actions import JointRange
@@ -143,8 +144,8 @@ class Robot:
     def hold_joints(self, targets: dict[int, float]) -> None:
         """Position targets for joints outside the arms (legs, head, torso), by PyBullet joint index."""
         idx = list(targets)
-        self.world.p.setJointMotorControlArray(
-            self.body, idx, self.world.p.POSITION_CONTROL, targetPositions=[targets[j] for j in idx],
+        self.world.fn("setJointMotorControlArray")(
+            self.body, idx, pybullet.POSITION_CONTROL, targetPositions=[targets[j] for j in idx],
             forces=[self._effort[j] for j in idx], positionGains=[self.spec.gains.position_gain] * len(idx),
             velocityGains=[self.spec.gains.velocity_gain] * len(idx))
 
@@ -205,15 +206,18 @@ class Robot:
         g = self.spec.arms[arm].gripper
         return g.open + float(geometry.clip(grip, 0.0, 1.0)) * (g.closed - g.open)
 
-    def solve(self, command: RobotCommand, budget: IKBudget | None = None) -> JointTargets:
+    def solve(self, command: RobotCommand, budget: IKBudget | None = None,
+              q_all: np.ndarray | None = None) -> JointTargets:
         """IK for both hands from the measured joint positions (stateless, so replays are exact).
         `budget` caps the solver's work (live teleop, control/ik.py IKBudget); None is the full batch solve.
+        `q_all`: the measured positions if the caller already read them since the last physics step (prepare).
 
         A moving torso lift is taken where it is measured (solving for its commanded end position instead was
         tried: the arm then swings through joint space and the hands stray further); the lift is slow (URDF
         velocity limit), so the hands lag its motion by a few millimetres.
         """
-        q_all = self.joint_states()[0]
+        if q_all is None:
+            q_all = self.joint_states()[0]
         torso = command.torso
         if torso is not None and self.torso_range is not None:
             torso = float(geometry.clip(torso, self.torso_range.low, self.torso_range.high))
@@ -228,26 +232,33 @@ class Robot:
             head = tuple(float(geometry.clip(v, r.low, r.high)) for v, r in zip(head, self.head_range))
         return JointTargets({a: r.q for a, r in results.items()}, grips, results, command.base_twist, head, torso)
 
-    def prepare(self) -> None:
+    def prepare(self, q_all: np.ndarray | None = None) -> np.ndarray:
         """Before a live loop samples its device: compute each arm's IK starting point from the measured joints
-        (ArmIK.prepare), so the sample -> joint targets path does only the work that depends on the sample."""
-        q_all = self.joint_states()[0]
+        (ArmIK.prepare), so the sample -> joint targets path does only the work that depends on the sample.
+        Returns the measured joint positions, for the solve that follows (valid until the next physics step)."""
+        if q_all is None:
+            q_all = self.joint_states()[0]
         for arm in ARMS:
             self.ik[arm].prepare(self.chain_q(arm, q_all))
+        return q_all
+
+    def compile_ik(self, budget: IKBudget | None) -> None:
+        """Get the budget's IK kernel ready before a live loop starts (ArmIK.compile); no effect on the physics."""
+        q_all = self.joint_states()[0]
+        for arm in ARMS:
+            self.ik[arm].compile(budget, self.chain_q(arm, q_all))
 
     def apply(self, targets: JointTargets) -> None:
         """Send joint targets to the motors (they hold them through the physics substeps)."""
-        p = self.world.p
+        motors, position = self.world.fn("setJointMotorControlArray"), pybullet.POSITION_CONTROL
         for arm in ARMS:
             forces, kp, kd = self._arm_motor[arm]
-            p.setJointMotorControlArray(self.body, self.arm_idx[arm], p.POSITION_CONTROL,
-                                        targetPositions=targets.arm_q[arm].tolist(), forces=forces,
-                                        positionGains=kp, velocityGains=kd)
+            motors(self.body, self.arm_idx[arm], position, targetPositions=targets.arm_q[arm].tolist(),
+                   forces=forces, positionGains=kp, velocityGains=kd)
             fingers = self.finger_idx[arm]
             target = self.grip_to_finger(arm, targets.grip[arm])
             force = self.spec.arms[arm].gripper.force
-            p.setJointMotorControlArray(self.body, fingers, p.POSITION_CONTROL, targetPositions=[target] * len(fingers),
-                                        forces=[force] * len(fingers))
+            motors(self.body, fingers, position, targetPositions=[target] * len(fingers), forces=[force] * len(fingers))
         held: dict[int, float] = {}
         if self.head_idx:
             head = targets.head or tuple(r.home for r in self.head_range)

@@ -62,7 +62,9 @@ class BaseDriver:
 
     # -- driving --------------------------------------------------------------------------------------------
     def set_command(self, twist) -> None:
-        t = np.nan_to_num(np.asarray(twist, dtype=np.float64))
+        t = np.array(twist, dtype=np.float64)       # a copy: changed below
+        if not np.isfinite(t).all():     # (np.nan_to_num always: ~20 us a call in the live tick, for a rare case)
+            t = np.nan_to_num(t)
         if self.kind == "differential":
             t[1] = 0.0          # a differential base cannot move sideways
         self.command = np.clip(t, -self.max_speed, self.max_speed)

@@ -15,6 +15,7 @@ an episode must be the very vector `reset_to` will set again, or an exact replay
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,12 +60,21 @@ class World:
             with quiet_fd(1):  # PyBullet prints "argv[0]=" from C for every new DIRECT client
                 self.p = bullet_client.BulletClient(connection_mode=pybullet.DIRECT)
         self.client_id: int = self.p._client
+        self._bound: dict[str, functools.partial] = {}
         self.dt = 1.0 / self.physics.hz
         self.extensions: list[StateExtension] = []
         self.step_count = 0
         self._layout: list[tuple[int, list[int]]] | None = None
         self._set_vector: np.ndarray | None = None   # the state last set, valid until the next step/reset
         self.reset()
+
+    def fn(self, name: str):
+        """`world.p.<name>` bound once: the BulletClient builds a new bound function on every attribute access
+        (a few microseconds each), which adds up in the live control tick's motor commands."""
+        bound = self._bound.get(name)
+        if bound is None:
+            bound = self._bound[name] = functools.partial(getattr(pybullet, name), physicsClientId=self.client_id)
+        return bound
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def reset(self) -> None:

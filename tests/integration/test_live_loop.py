@@ -81,11 +81,13 @@ def test_ik_budget_travels_in_env_kwargs_and_rebuilds_the_same_env():
     plain = RobotEnv("parts_sorting", overrides=["parts.count=1"], cameras=[])
     try:
         kwargs = json.loads(json.dumps(env.env_kwargs()))      # as stored in a file's env_args
-        assert kwargs["ik_budget"] == {"iterations": 3, "restarts": 0, "polish": False}
+        assert kwargs["ik_budget"] == {"iterations": 3, "restarts": 0, "polish": False, "kernel": "numpy"}
         assert "ik_budget" not in plain.env_kwargs()           # generated files' env_args are unchanged
         rebuilt = RobotEnv(kwargs["scene"], overrides=kwargs["overrides"], cameras=[], ik_budget=kwargs["ik_budget"])
         assert rebuilt.ik_budget == budget
         rebuilt.close()
+        old = {"iterations": 3, "restarts": 0, "polish": False}          # a file recorded before IKBudget.kernel
+        assert IKBudget(**old).kernel == "numpy"                           # replays on the solver it was made with
     finally:
         env.close()
         plain.close()
