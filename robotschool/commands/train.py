@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rel-objects", type=int_at_least(0, "a number of objects >= 0"), default=0,
                         help="also feed the offsets from each hand to the first N objects' positions (default 0)")
     parser.add_argument("--obs-keys", default=None,
-                        help="comma-separated low-dim obs keys (default: both hands' eef pos/quat, gripper, object)")
+                        help="comma-separated low-dim obs keys (default: both hands' eef pos/quat, gripper, object, "
+                             "and robot0_base_vel when the demos walk)")
     parser.add_argument("--hidden", default="512,512,512", help="hidden layer sizes (default 512,512,512)")
     parser.add_argument("--batch-size", type=int_at_least(1, "a batch size >= 1"), default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -53,13 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from robotschool.errors import RobotschoolError
-    from robotschool.policy.data import DEFAULT_OBS_KEYS
     from robotschool.policy.model import require_torch
 
     require_torch()
     from robotschool.policy.train import train_policy
 
-    keys = [k.strip() for k in args.obs_keys.split(",") if k.strip()] if args.obs_keys else list(DEFAULT_OBS_KEYS)
+    keys = [k.strip() for k in args.obs_keys.split(",") if k.strip()] if args.obs_keys else None   # None: the defaults
     try:
         hidden = [int(h) for h in args.hidden.split(",") if h.strip()]
     except ValueError:

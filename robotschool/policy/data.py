@@ -45,6 +45,24 @@ DEFAULT_OBS_KEYS: tuple[str, ...] = tuple(
 ARMS = ("left", "right")
 
 
+def default_obs_keys(data: str | Path) -> list[str]:
+    """DEFAULT_OBS_KEYS, plus the base velocity when the demos walk (its stored std is not zero).
+
+    Why: at the end of a walk the state alone (hands, objects in the base frame) barely tells a policy whether the
+    base is still moving; the scripted operator's next move (reach, place) starts when it has stopped. Without it
+    shelf_restock's policy stood at the shelf with the item and never began to place (session 6: 21/30 on the
+    same scenes where it then got 24/30 with it, README Training). Stations where the base never moves keep the
+    old inputs exactly (a zero-std key would only add constant inputs)."""
+    keys = list(DEFAULT_OBS_KEYS)
+    try:
+        std = read_stats(data, check_fresh=False).get(f"{schema.OBS}/{schema.OBS_BASE_VEL}", {}).get("std")
+    except DatasetError:
+        std = None
+    if std is not None and float(np.max(std)) > 0:
+        keys.append(schema.OBS_BASE_VEL)
+    return keys
+
+
 def relative_keys(n_objects: int) -> list[str]:
     """Names of the derived hand-to-object offsets (see `relative_features`)."""
     return [f"rel/{arm}_eef_to_object{i}" for arm in ARMS for i in range(n_objects)]

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from robotschool.errors import DatasetError, OutputPathError
-from robotschool.policy.data import DEFAULT_OBS_KEYS, load_training_arrays
+from robotschool.policy.data import default_obs_keys, load_training_arrays
 from robotschool.policy.model import CONFIG_FILE, PolicyConfig, build_model, require_torch, save_policy
 
 LOSS_PNG = "loss.png"
@@ -52,7 +52,7 @@ def default_threads() -> int:
     return 1
 
 
-def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DEFAULT_OBS_KEYS, chunk: int = 10,
+def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] | None = None, chunk: int = 10,
                  hidden: Sequence[int] = (512, 512, 512), steps: int = 6000, batch_size: int = 256,
                  lr: float = 1e-3, weight_decay: float = 1e-4, obs_noise: float = 0.1, seed: int = 0,
                  threads: int | None = None, eval_every: int = 250, overwrite: bool = False,
@@ -72,6 +72,8 @@ def train_policy(data: str | Path, out: str | Path, obs_keys: Sequence[str] = DE
 
     t0 = time.perf_counter()
     torch.set_num_threads(threads or default_threads())
+    if obs_keys is None:
+        obs_keys = default_obs_keys(data)
     arrays = load_training_arrays(data, obs_keys, chunk, history=history, rel_objects=rel_objects,
                                   keep_perturbed=keep_perturbed, obs_std_floor=obs_std_floor)
     for note in arrays.notes:

@@ -15,7 +15,7 @@ import torch
 from robotschool.cli import main
 from robotschool.data.stats import compute_stats, read_stats
 from robotschool.generate import generate
-from robotschool.policy.data import DEFAULT_OBS_KEYS, load_training_arrays
+from robotschool.policy.data import DEFAULT_OBS_KEYS, default_obs_keys, load_training_arrays
 from robotschool.policy.evaluate import ChunkExecutor
 from robotschool.policy.model import load_policy
 from robotschool.policy.train import train_policy
@@ -254,3 +254,19 @@ def test_drop_idle_trains_without_the_waiting_steps(trained, tmp_path):
     training = json.loads((tmp_path / "idle" / "policy.json").read_text())["training"]
     assert training["drop_idle"] and training["idle_items_dropped"] == int((idle & ~arrays.valid).sum())
     assert training["samples"] == int((~idle & ~arrays.valid).sum())
+
+
+def test_default_inputs_add_the_base_velocity_only_when_the_demos_walk(trained, tmp_path):
+    """parts_sorting never moves the base: the defaults are DEFAULT_OBS_KEYS exactly (its measured policies keep
+    their inputs). A walking station's demos add robot0_base_vel, and a policy trained on them reads it."""
+    d, _ = trained
+    assert default_obs_keys(d / "demos.hdf5") == list(DEFAULT_OBS_KEYS)
+    with open(d / "pol" / "policy.json") as f:
+        assert json.load(f)["obs_keys"] == list(DEFAULT_OBS_KEYS)
+    walk = tmp_path / "walk.hdf5"
+    generate("shelf_restock", episodes=1, out=walk, overrides=["gaps.count=[1, 1]", "basket.extra=[0, 0]"],
+             progress=False)
+    assert default_obs_keys(walk) == list(DEFAULT_OBS_KEYS) + [schema.OBS_BASE_VEL]
+    train_policy(walk, tmp_path / "pol", steps=2, chunk=CHUNK, hidden=(16,), batch_size=8, progress=False)
+    policy = load_policy(tmp_path / "pol")
+    assert schema.OBS_BASE_VEL in policy.config.obs_keys
