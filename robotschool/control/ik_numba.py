@@ -17,6 +17,7 @@ compares the two.
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 from typing import TYPE_CHECKING
 
@@ -27,21 +28,32 @@ from robotschool.errors import RobotschoolError
 if TYPE_CHECKING:
     from robotschool.control.ik import ArmIK
 
-try:
-    import numba
-except ImportError:          # the `fast` extra is not installed
-    numba = None
-
 
 def available() -> bool:
-    return numba is not None
+    """Is numba installed (the `fast` extra)? Checked without importing it."""
+    return importlib.util.find_spec("numba") is not None
 
 
-def _jit(fn):
-    return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
+# The kernels below are plain Python until the first NumbaSolver compiles them (`_compile`): importing numba
+# costs ~0.5 s, which every robotschool process (generation, training, the CLI) would otherwise pay.
+_KERNELS = ("_fk_jacobian", "_errors", "_cholesky_solve", "_lm_step", "_norm3", "_solve_from")
+_compiled = False
 
 
-@_jit
+def _compile() -> None:
+    """Replace the kernels with numba's compiled versions (callees first; each is compiled, or loaded from
+    numba's on-disk cache, on its first call)."""
+    global _compiled
+    if _compiled:
+        return
+    import numba
+
+    g = globals()
+    for name in _KERNELS:
+        g[name] = numba.njit(cache=True, nogil=True)(g[name])
+    _compiled = True
+
+
 def _fk_jacobian(q, pre_p, pre_axis, pre_r, pre_k, pre_k2, prism, post_p, post_r, jac):
     """Tip position (3,), rotation (3, 3); fills jac (6, n) with the geometric Jacobian (linear rows first)."""
     n = q.shape[0]
@@ -94,7 +106,6 @@ def _fk_jacobian(q, pre_p, pre_axis, pre_r, pre_k, pre_k2, prism, post_p, post_r
     return tip, tip_r
 
 
-@_jit
 def _errors(q_chain, active, tp, tr, chain, err, jac_a, jac):
     """Fills err (6,: position then rotation vector, target minus current) and jac_a (6, n_active)."""
     pre_p, pre_axis, pre_r, pre_k, pre_k2, prism, post_p, post_r = chain
@@ -128,7 +139,6 @@ def _errors(q_chain, active, tp, tr, chain, err, jac_a, jac):
             jac_a[a, k] = jac[a, active[k]]
 
 
-@_jit
 def _cholesky_solve(a, b):
     """x with a x = b, a symmetric positive definite (a is overwritten by its factor)."""
     n = b.shape[0]
@@ -157,7 +167,6 @@ def _cholesky_solve(a, b):
     return x
 
 
-@_jit
 def _lm_step(jw, ew, lam, free):
     """(H + lam diag(diag(H) + 1e-6)) dq = Jw^T ew with H = Jw^T Jw, the blocked columns of Jw zeroed."""
     n = jw.shape[1]
@@ -180,12 +189,10 @@ def _lm_step(jw, ew, lam, free):
     return _cholesky_solve(h, g)
 
 
-@_jit
 def _norm3(v, start):
     return math.sqrt(v[start] * v[start] + v[start + 1] * v[start + 1] + v[start + 2] * v[start + 2])
 
 
-@_jit
 def _solve_from(q_chain_in, tp, tr, posture, iterations, active, lower, upper, rest, w, pos_tol, rot_tol, damping,
                 posture_gain, chain):
     """ArmIK._solve_from: returns (chain joints, position error, rotation error)."""
@@ -283,9 +290,10 @@ class NumbaSolver:
     """ArmIK._solve_from for one arm, compiled (see the module docstring). Built from the ArmIK's chain."""
 
     def __init__(self, ik: "ArmIK"):
-        if numba is None:
+        if not available():
             raise RobotschoolError("the compiled IK kernel (IKBudget kernel: numba) needs numba: pip install "
                                    "'robotschool[fast]', or set kernel: numpy in configs/devices/teleop.yaml")
+        _compile()
         ch, s = ik.chain, ik.settings
         f = np.float64
         self.chain = (np.array([p for p, _ in ch._pre], dtype=f).reshape(-1, 3),

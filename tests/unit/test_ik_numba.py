@@ -58,20 +58,18 @@ def test_a_numba_budget_runs_the_compiled_kernel_and_the_default_does_not():
     p, r = ik.chain.fk(q)
     target = Pose.from_matrix(p + np.array([0.03, 0.0, 0.02]), r)
     calls = []
-    original = ik_numba._solve_from
+    original = ik_numba.NumbaSolver.__call__
 
-    def counted(*a):
+    def counted(self, *a, **k):
         calls.append(1)
-        return original(*a)
+        return original(self, *a, **k)
 
-    ik_numba._solve_from, saved = counted, ik_numba._solve_from
-    try:
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(ik_numba.NumbaSolver, "__call__", counted)
         plain = ik.solve(target, q, budget=IKBudget(iterations=3))
         assert calls == []
         fast = ik.solve(target, q, budget=NUMBA)
         assert calls == [1]
-    finally:
-        ik_numba._solve_from = saved
     np.testing.assert_allclose(fast.q, plain.q, rtol=0, atol=1e-9)
 
 
@@ -104,7 +102,7 @@ def test_live_loop_with_the_compiled_kernel_replays_bit_for_bit(tmp_path):
 def test_without_numba_the_kernel_says_how_to_get_it_and_teleop_falls_back(monkeypatch, caplog):
     from robotschool.teleop import load_settings
 
-    monkeypatch.setattr(ik_numba, "numba", None)       # as on an install without the `fast` extra
+    monkeypatch.setattr(ik_numba, "available", lambda: False)     # as on an install without the `fast` extra
     with pytest.raises(RobotschoolError, match=r"pip install 'robotschool\[fast\]'"):
         ik_numba.NumbaSolver(Humanoid().ik["left"])
     with caplog.at_level(logging.WARNING):
