@@ -249,10 +249,14 @@ class RobotEnv:
             kwargs["ik_budget"] = dataclasses.asdict(self.ik_budget)
         return kwargs
 
-    def data_attrs(self) -> dict[str, Any]:
-        """Dataset-level attributes: enough to rebuild this env (robomimic's env_args) and read the actions."""
+    def config_yaml(self) -> str:
+        """The resolved scene config as stored in a dataset (data attrs `config`)."""
         import yaml
 
+        return yaml.safe_dump(config.to_dict(self.config), sort_keys=False)
+
+    def data_attrs(self) -> dict[str, Any]:
+        """Dataset-level attributes: enough to rebuild this env (robomimic's env_args) and read the actions."""
         return {
             schema.ATTR_ENV_ARGS: json.dumps({"env_name": self.scene, "type": 4, "env_kwargs": self.env_kwargs()}),
             schema.ATTR_SCENE: self.scene,
@@ -260,7 +264,7 @@ class RobotEnv:
             "robotschool_version": __version__,
             "control_hz": self.config.control_hz,
             "physics_hz": self.config.physics.hz,
-            schema.ATTR_CONFIG: yaml.safe_dump(config.to_dict(self.config), sort_keys=False),
+            schema.ATTR_CONFIG: self.config_yaml(),
             "action_space": json.dumps(self.codec.describe()),
             "joint_names": json.dumps(self.robot.movable_names),
             "state_size": self.world.state_size if self.params is not None else -1,

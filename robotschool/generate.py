@@ -55,7 +55,6 @@ import h5py
 import numpy as np
 import yaml
 
-from robotschool import config
 from robotschool.errors import ConfigError, OutputPathError, RobotschoolError
 from robotschool.generate_pools import BACKENDS, make_pool, sigint_deferred
 from robotschool.perturb import ATTR_PERTURB, OP_PERTURB_OFFSET, Perturbation, PerturbedDevice
@@ -446,7 +445,7 @@ def _check_resume_matches(path: Path, env, seed: int, perturb: Perturbation | No
                                   f"resume with the same options, or write to another file")
     if schema.ATTR_CONFIG in attrs:          # the scene YAML (or a default in the code) changed since the file began
         old_cfg = yaml.safe_load(attrs[schema.ATTR_CONFIG])
-        new_cfg = yaml.safe_load(yaml.safe_dump(config.to_dict(env.config), sort_keys=False))   # as stored
+        new_cfg = yaml.safe_load(env.config_yaml())
         where = _first_difference(old_cfg, new_cfg)
         if where is not None:
             key, a, b = where
