@@ -29,7 +29,7 @@ class TrayOracle(StationOracle):
         super().__init__(task, params, rng, reach)
         self.hand_speed = uniform(rng, self.oc.hand_speed)
         self.nav = Navigator((uniform(rng, self.oc.walk_speed), self.oc.side_speed, uniform(rng, self.oc.turn_speed)),
-                             self.oc.accel)
+                             self.oc.accel, min_speed=self.oc.finish_speed)
         self.grasp_x = [uniform(rng, self.oc.grasp_from_front) for _ in params["trays"]]
         self.stand_noise = [rng.uniform(-self.oc.stand_noise, self.oc.stand_noise, size=2) for _ in params["trays"]]
         self.order = list(range(len(params["trays"])))

@@ -76,6 +76,7 @@ class TrayOracleConfig:
     turn_speed: tuple[float, float] = (0.7, 1.0)      # rad/s of the base
     side_speed: float = field(default=0.25, metadata=check(lo=0.01))       # m/s sideways
     accel: tuple[float, float, float] = (0.6, 0.6, 1.2)   # what the operator expects of the base when braking
+    finish_speed: tuple[float, float] = (0.0, 0.0)   # m/s, rad/s floor near a stand pose (motion.Navigator)
     hand_turn_speed: float = field(default=2.0, metadata=check(lo=0.1))
     grasp_from_front: tuple[float, float] = (0.035, 0.055)   # where along the side rims the hands hold
     grasp_depth: float = field(default=0.012, metadata=check(lo=0.0, hi=0.03))   # TCP below the rim top
