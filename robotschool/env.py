@@ -163,7 +163,7 @@ class RobotEnv:
         q_all = self.robot.joint_states()[0]
         if self._last_action is not None:
             self.robot.solve(self.codec.decode(self._last_action), self.ik_budget, q_all)
-        self._prepared_q = (self.world.step_count, self.robot.prepare(q_all))
+        self._prepared_q = (self.world.step_count, self.robot.prepare(q_all, self.ik_budget))
 
     def step(self, action: np.ndarray, clock: Callable[[], float] | None = None
              ) -> tuple[dict[str, np.ndarray], float, bool, dict[str, Any]]:

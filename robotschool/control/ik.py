@@ -90,7 +90,7 @@ class ArmIK:
 
     def _kernel(self, budget: IKBudget | None):
         """The inner solve the budget asks for: the numpy solver, or the same compiled (control/ik_numba.py)."""
-        if budget is None or budget.kernel == "numpy":
+        if not self.compiles(budget):
             return self._solve_from
         if self._compiled is None:
             self._compiled = NumbaSolver(self)
@@ -116,14 +116,20 @@ class ArmIK:
         q_chain[self.active] = geometry.clip(q_chain[self.active], self.lower, self.upper)
         return q_chain
 
-    def prepare(self, q_chain_now) -> None:
+    def compiles(self, budget: IKBudget | None) -> bool:
+        """Whether the budget's solve runs the compiled kernel (which keeps no numpy kinematics memo)."""
+        return budget is not None and budget.kernel != "numpy"
+
+    def prepare(self, q_chain_now, budget: IKBudget | None = None) -> None:
         """Compute the kinematics at the measured joints now, before the target is known.
 
         Why: a live loop calls this before it samples the operator's device; the solve that follows the sample
         then finds its first forward kinematics and Jacobian ready (KinematicChain keeps its last answer), so
-        that work is off the input-to-command path. The answer is the same bit for bit either way.
+        that work is off the input-to-command path. The answer is the same bit for bit either way. The compiled
+        kernel computes its own kinematics, so for it there is nothing to prepare.
         """
-        self.chain.fk_jacobian(self._start(np.asarray(q_chain_now, dtype=np.float64)))
+        if not self.compiles(budget):
+            self.chain.fk_jacobian(self._start(np.asarray(q_chain_now, dtype=np.float64)))
 
     def _solve_from(self, q_chain: np.ndarray, target_p, target_r, posture: bool = True,
                     iterations: int | None = None) -> tuple[np.ndarray, float, float]:

@@ -232,18 +232,20 @@ class Robot:
             head = tuple(float(geometry.clip(v, r.low, r.high)) for v, r in zip(head, self.head_range))
         return JointTargets({a: r.q for a, r in results.items()}, grips, results, command.base_twist, head, torso)
 
-    def prepare(self, q_all: np.ndarray | None = None) -> np.ndarray:
+    def prepare(self, q_all: np.ndarray | None = None, budget: IKBudget | None = None) -> np.ndarray:
         """Before a live loop samples its device: compute each arm's IK starting point from the measured joints
         (ArmIK.prepare), so the sample -> joint targets path does only the work that depends on the sample.
         Returns the measured joint positions, for the solve that follows (valid until the next physics step)."""
         if q_all is None:
             q_all = self.joint_states()[0]
         for arm in ARMS:
-            self.ik[arm].prepare(self.chain_q(arm, q_all))
+            self.ik[arm].prepare(self.chain_q(arm, q_all), budget)
         return q_all
 
     def compile_ik(self, budget: IKBudget | None) -> None:
         """Get the budget's IK kernel ready before a live loop starts (ArmIK.compile); no effect on the physics."""
+        if not any(self.ik[arm].compiles(budget) for arm in ARMS):
+            return
         q_all = self.joint_states()[0]
         for arm in ARMS:
             self.ik[arm].compile(budget, self.chain_q(arm, q_all))
