@@ -77,8 +77,9 @@ def test_scripted_operator_carries_a_tray_to_the_cart_and_returns(robot, seed):
         env.close()
 
 
-def test_object_obs_is_padded_trays_then_the_cart(env):
-    """One size in every episode (3 or 4 trays), and the cart's place is observed (a policy must walk there)."""
+def test_object_obs_is_padded_trays_then_the_cart_then_the_rack(env):
+    """One size in every episode (3 or 4 trays); the cart's place is observed (a policy must walk there), and
+    the rack's front (how far the robot has backed out with a tray in its hands)."""
     sizes = set()
     for seed in range(4):
         obs = env.reset(seed=[0, seed])
@@ -87,5 +88,11 @@ def test_object_obs_is_padded_trays_then_the_cart(env):
         sizes.add(obj.size)
         assert np.all(obj[7 * n:7 * env.config.trays.count[1]] == 0)           # padding after the real trays
         cart = env.params["cart"]                                              # robot starts at the origin
-        assert np.allclose(obj[-7:-4], [cart["x"], cart["y"], env.config.cart.height], atol=1e-9)
-    assert sizes == {7 * env.config.trays.count[1] + 7}
+        assert np.allclose(obj[-14:-11], [cart["x"], cart["y"], env.config.cart.height], atol=1e-9)
+        rack = env.params["rack"]
+        reach_out = env.task.shelf_front(0) + env.config.rack.overhang
+        front = [rack["x"] - np.cos(rack["yaw"]) * reach_out, rack["y"] - np.sin(rack["yaw"]) * reach_out]
+        assert np.allclose(obj[-7:-4], [*front, rack["levels"][0]], atol=1e-9)
+        lowest = min(env.task.tray_start(env.params, i).pos[0] for i in range(n))   # in front of every tray
+        assert front[0] < lowest
+    assert sizes == {7 * env.config.trays.count[1] + 14}

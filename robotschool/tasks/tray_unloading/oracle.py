@@ -181,9 +181,7 @@ class TrayOracle(StationOracle):
             self.hold = {a: self._above(g, oc.lift) for a, g in self.hold.items()}
             self._go("lift", t, dict(self.hold))
         elif p == "lift":
-            rack = self.params["rack"]
-            reach_out = self.task.shelf_front(0) + self.cfg.rack.overhang   # the most protruding tray front
-            front = (rack["x"] - math.cos(rack["yaw"]) * reach_out, rack["y"] - math.sin(rack["yaw"]) * reach_out)
+            front = self.task.rack_front(self.params).pos                  # the most protruding tray front
             along = math.cos(base[2]) * (front[0] - base[0]) + math.sin(base[2]) * (front[1] - base[1])
             self._go("pull_out", t, base_goal=self._backed_off(base, max(0.0, oc.turn_clearance - along)))
         elif p == "pull_out":

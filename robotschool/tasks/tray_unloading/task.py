@@ -209,16 +209,29 @@ class TrayUnloading(Task):
             self.object_bodies.append(body)
         self._params = params
 
+    def rack_front(self, params: dict[str, Any]) -> Pose:
+        """World pose of the rack's most protruding tray front (the lowest shelf's, centred, at its height),
+        facing the way the rack faces: what the operator backs away from before turning round."""
+        c: TrayUnloadingConfig = self.config
+        r = params["rack"]
+        x, y = planar(r["x"], r["y"], r["yaw"], -(self.shelf_front(0) + c.rack.overhang), 0.0)
+        return Pose([x, y, r["levels"][0]], geometry.yaw_quat(r["yaw"]))
+
     def object_obs(self, world: World, base: Pose) -> np.ndarray:
         """Each tray's pose in the base frame (7 values), padded with zeros to the largest tray count, so the
         observation has one size in every episode (policies and dataset statistics need that); then the
-        cart's top-centre pose (7), where the trays must go: it is drawn per episode, and without it a policy
-        could not know where to walk. (The scripted operator reads only the tray poses, `object[7i:7i+7]`.)"""
+        cart's top-centre pose (7), where the trays must go; then the rack's front (7, `rack_front`). Both are
+        drawn per episode: without the cart a policy could not know where to walk, and without the rack it
+        could not know how far it has backed out once the tray is off the shelf (the tray then moves with the
+        hands; traced in session 8: the policy backed away for 0.9 m instead of ~0.3, slowing as it went).
+        (The scripted operator reads only the tray poses, `object[7i:7i+7]`.)"""
         trays = super().object_obs(world, base)
         cart = self._params["cart"]
         top = Pose([cart["x"], cart["y"], self.config.cart.height], geometry.yaw_quat(cart["yaw"]))
-        rel = base.inverse().compose(top)
-        return np.concatenate([trays, np.zeros(7 * self.config.trays.count[1] - trays.size), rel.pos, rel.quat])
+        inv = base.inverse()
+        rel, rack = inv.compose(top), inv.compose(self.rack_front(self._params))
+        return np.concatenate([trays, np.zeros(7 * self.config.trays.count[1] - trays.size), rel.pos, rel.quat,
+                               rack.pos, rack.quat])
 
     # -- success -------------------------------------------------------------------------------------------
     def tray_on_cart(self, world: World, body: int) -> bool:
