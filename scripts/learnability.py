@@ -17,7 +17,9 @@ trains on both, --demos clean and --demos recovery demos merged into one file (`
 recipe of the README's table.
 
 tray_unloading's one-tray variant is a long episode (walk to the rack, carry the tray over 2 m to the cart,
-walk back); its `object` holds the trays and the cart. shelf_restock is listed with one gap and no distractor
+walk back); its `object` holds the trays, the cart and the rack's front; `--rel-objects 1` (each hand's
+offset to the tray) with --perturb 0.02 --mix is close to the README's session-8 recipe (which drew its
+recovery demos from seed 1, not the clean demos' seed). shelf_restock is listed with one gap and no distractor
 in the basket: its `object` holds poses only (no category), so with distractors a low-dim policy could not
 tell which item to take; the one basket item is object 2, so `--rel-objects 3` gives the policy each hand's
 offset to it (what took shelf_restock from 10/39 to 20/30 in session 6), and the gap's slot centre ends
