@@ -67,6 +67,11 @@ class IKBudget:
     kernel: str = field(default="numpy", metadata=check(choices=("numpy", "numba")))
 
 
+def compiled_kernel(budget: IKBudget | None) -> bool:
+    """Whether a solve under `budget` runs the compiled kernel (which keeps no numpy kinematics memo)."""
+    return budget is not None and budget.kernel != "numpy"
+
+
 class ArmIK:
     def __init__(self, chain: KinematicChain, arm_joints: list[str], lower: np.ndarray, upper: np.ndarray,
                  rest_q: np.ndarray, settings: IKSettings):
@@ -90,7 +95,7 @@ class ArmIK:
 
     def _kernel(self, budget: IKBudget | None):
         """The inner solve the budget asks for: the numpy solver, or the same compiled (control/ik_numba.py)."""
-        if not self.compiles(budget):
+        if not compiled_kernel(budget):
             return self._solve_from
         if self._compiled is None:
             self._compiled = NumbaSolver(self)
@@ -116,10 +121,6 @@ class ArmIK:
         q_chain[self.active] = geometry.clip(q_chain[self.active], self.lower, self.upper)
         return q_chain
 
-    def compiles(self, budget: IKBudget | None) -> bool:
-        """Whether the budget's solve runs the compiled kernel (which keeps no numpy kinematics memo)."""
-        return budget is not None and budget.kernel != "numpy"
-
     def prepare(self, q_chain_now, budget: IKBudget | None = None) -> None:
         """Compute the kinematics at the measured joints now, before the target is known.
 
@@ -128,7 +129,7 @@ class ArmIK:
         that work is off the input-to-command path. The answer is the same bit for bit either way. The compiled
         kernel computes its own kinematics, so for it there is nothing to prepare.
         """
-        if not self.compiles(budget):
+        if not compiled_kernel(budget):
             self.chain.fk_jacobian(self._start(np.asarray(q_chain_now, dtype=np.float64)))
 
     def _solve_from(self, q_chain: np.ndarray, target_p, target_r, posture: bool = True,

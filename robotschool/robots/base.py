@@ -13,7 +13,7 @@ import pybullet
 
 from robotschool import geometry
 from robotschool.control.actions import JointRange
-from robotschool.control.ik import ArmIK, IKBudget
+from robotschool.control.ik import ArmIK, IKBudget, compiled_kernel
 from robotschool.control.kinematics import KinematicChain, parse_urdf_joints
 from robotschool.errors import ConfigError
 from robotschool.recording import schema
@@ -244,7 +244,7 @@ class Robot:
 
     def compile_ik(self, budget: IKBudget | None) -> None:
         """Get the budget's IK kernel ready before a live loop starts (ArmIK.compile); no effect on the physics."""
-        if not any(self.ik[arm].compiles(budget) for arm in ARMS):
+        if not compiled_kernel(budget):
             return
         q_all = self.joint_states()[0]
         for arm in ARMS:
